@@ -1,0 +1,176 @@
+/* gemm.c - the portable GEMM frame (BLIS's five loops around a microkernel).
+ *
+ *     C = alpha * op(A) * op(B) + beta * C       (row-major, BLAS semantics)
+ *
+ * The frame blocks the problem so that a KC x NC panel of op(B) stays in L3/L2
+ * and an MC x KC block of op(A) in L2, packs both into the order the
+ * microkernel reads (A in MR-row slivers, B in NR-column slivers, zero-padded
+ * at the edges), and calls the active ISA's microkernel for each MR x NR tile
+ * of C. The register-level work lives in simd/; the loop order is
+ *
+ *     for jc in steps of NC        (5th loop: columns of C and op(B))
+ *       for pc in steps of KC      (4th loop: the shared dimension)  pack B
+ *         for ic in steps of MC    (3rd loop: rows of C and op(A))   pack A
+ *           for jr in steps of NR  (2nd loop)
+ *             for ir in steps of MR  (1st loop)  microkernel
+ *
+ * Every element of C sums its k products in the same order (pc blocks in
+ * turn, p within a block), whatever the blocking of m and n, so a split of C
+ * between threads cannot change the result. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+#include "kernels.h"
+
+/* Packing buffers, one pair per thread, grown on first use and then reused:
+ * after the first training step GEMM allocates nothing. */
+static _Thread_local float *pack_a_buf, *pack_b_buf;
+static _Thread_local size_t pack_a_cap, pack_b_cap;
+
+static float *pack_buffer(float **buf, size_t *cap, size_t floats)
+{
+    if (floats > *cap) {
+        vae_free_aligned(*buf);
+        *buf = vae_alloc_aligned(floats * sizeof(float));
+        *cap = *buf ? floats : 0;
+    }
+    return *buf;
+}
+
+/* Packs the mc x kc block of op(A) at (row i0, column p0) into slivers of mr
+ * rows: sliver s holds, for p = 0..kc-1, the mr values op(A)[i0+s*mr+i][p0+p]
+ * one after another. Rows past mc are zero. */
+static void pack_a(vae_transpose trans, const float *a, int lda, int i0, int p0, int mc, int kc,
+                   int mr, float *dst)
+{
+    for (int s = 0; s < mc; s += mr) {
+        int rows = mc - s < mr ? mc - s : mr;
+        for (int p = 0; p < kc; p++) {
+            for (int i = 0; i < rows; i++) {
+                size_t row = (size_t)(i0 + s + i), col = (size_t)(p0 + p);
+                dst[i] = trans ? a[col * lda + row] : a[row * lda + col];
+            }
+            for (int i = rows; i < mr; i++) dst[i] = 0.0f;
+            dst += mr;
+        }
+    }
+}
+
+/* Packs the kc x nc block of op(B) at (row p0, column j0) into slivers of nr
+ * columns: sliver s holds, for p = 0..kc-1, the nr values op(B)[p0+p][j0+s*nr+j].
+ * Columns past nc are zero. */
+static void pack_b(vae_transpose trans, const float *b, int ldb, int p0, int j0, int kc, int nc,
+                   int nr, float *dst)
+{
+    for (int s = 0; s < nc; s += nr) {
+        int cols = nc - s < nr ? nc - s : nr;
+        for (int p = 0; p < kc; p++) {
+            size_t row = (size_t)(p0 + p);
+            for (int j = 0; j < cols; j++) {
+                size_t col = (size_t)(j0 + s + j);
+                dst[j] = trans ? b[col * ldb + row] : b[row * ldb + col];
+            }
+            for (int j = cols; j < nr; j++) dst[j] = 0.0f;
+            dst += nr;
+        }
+    }
+}
+
+/* C = beta * C over m x n, for alpha == 0 or k == 0 (BLAS: A and B unread). */
+static void scale_c(int m, int n, float beta, float *c, int ldc)
+{
+    for (int i = 0; i < m; i++) {
+        float *row = c + (size_t)i * ldc;
+        if (beta == 0.0f) memset(row, 0, sizeof(float) * (size_t)n);
+        else for (int j = 0; j < n; j++) row[j] *= beta;
+    }
+}
+
+/* The unpacked triple loop, used only when the packing buffers cannot be
+ * allocated: slow, but correct and allocation-free. */
+static void gemm_unpacked(vae_transpose ta, vae_transpose tb, int m, int n, int k, float alpha,
+                          const float *a, int lda, const float *b, int ldb, float beta, float *c,
+                          int ldc)
+{
+    for (int i = 0; i < m; i++)
+        for (int j = 0; j < n; j++) {
+            float sum = 0.0f;
+            for (int p = 0; p < k; p++) {
+                float av = ta ? a[(size_t)p * lda + i] : a[(size_t)i * lda + p];
+                float bv = tb ? b[(size_t)j * ldb + p] : b[(size_t)p * ldb + j];
+                sum += av * bv;
+            }
+            float *cij = c + (size_t)i * ldc + j;
+            *cij = beta == 0.0f ? alpha * sum : alpha * sum + beta * *cij;
+        }
+}
+
+/* One MC x NC block of C from packed A and B: the two inner loops. Edge
+ * tiles go through a local MR x NR buffer so the microkernel only ever sees
+ * whole tiles. */
+static void macro_kernel(const vae_kernels *k, int mc, int nc, int kc, float alpha, float beta,
+                         const float *a_packed, const float *b_packed, float *c, int ldc)
+{
+    _Alignas(64) float edge[16 * 64]; /* mr * nr <= 1024 */
+    int mr = k->mr, nr = k->nr;
+    for (int jr = 0; jr < nc; jr += nr) {
+        int cols = nc - jr < nr ? nc - jr : nr;
+        const float *b_sliver = b_packed + (size_t)jr * kc;
+        for (int ir = 0; ir < mc; ir += mr) {
+            int rows = mc - ir < mr ? mc - ir : mr;
+            const float *a_sliver = a_packed + (size_t)ir * kc;
+            float *c_tile = c + (size_t)ir * ldc + jr;
+            if (rows == mr && cols == nr) {
+                k->gemm_microkernel(kc, a_sliver, b_sliver, c_tile, ldc, alpha, beta);
+                continue;
+            }
+            k->gemm_microkernel(kc, a_sliver, b_sliver, edge, nr, alpha, 0.0f);
+            for (int i = 0; i < rows; i++) {
+                float *crow = c_tile + (size_t)i * ldc;
+                const float *erow = edge + (size_t)i * nr;
+                if (beta == 0.0f)
+                    for (int j = 0; j < cols; j++) crow[j] = erow[j];
+                else
+                    for (int j = 0; j < cols; j++) crow[j] = erow[j] + beta * crow[j];
+            }
+        }
+    }
+}
+
+void vae_sgemm(vae_transpose trans_a, vae_transpose trans_b, int m, int n, int k, float alpha,
+               const float *a, int lda, const float *b, int ldb, float beta, float *c, int ldc)
+{
+    if (m <= 0 || n <= 0) return;
+    if (k <= 0 || alpha == 0.0f) {
+        scale_c(m, n, beta, c, ldc);
+        return;
+    }
+    const vae_kernels *kern = vae_kernels_active();
+    int mr = kern->mr, nr = kern->nr;
+    int mc_max = kern->mc, kc_max = kern->kc, nc_max = kern->nc;
+    size_t a_floats = (size_t)((mc_max + mr - 1) / mr * mr) * (size_t)kc_max;
+    size_t b_floats = (size_t)((nc_max + nr - 1) / nr * nr) * (size_t)kc_max;
+    float *a_packed = pack_buffer(&pack_a_buf, &pack_a_cap, a_floats);
+    float *b_packed = pack_buffer(&pack_b_buf, &pack_b_cap, b_floats);
+    if (!a_packed || !b_packed) {
+        gemm_unpacked(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+        return;
+    }
+
+    for (int jc = 0; jc < n; jc += nc_max) {
+        int nc = n - jc < nc_max ? n - jc : nc_max;
+        for (int pc = 0; pc < k; pc += kc_max) {
+            int kc = k - pc < kc_max ? k - pc : kc_max;
+            /* The first k block applies the caller's beta; later ones add. */
+            float beta_block = pc == 0 ? beta : 1.0f;
+            pack_b(trans_b, b, ldb, pc, jc, kc, nc, nr, b_packed);
+            for (int ic = 0; ic < m; ic += mc_max) {
+                int mc = m - ic < mc_max ? m - ic : mc_max;
+                pack_a(trans_a, a, lda, ic, pc, mc, kc, mr, a_packed);
+                macro_kernel(kern, mc, nc, kc, alpha, beta_block, a_packed, b_packed,
+                             c + (size_t)ic * ldc + jc, ldc);
+            }
+        }
+    }
+}

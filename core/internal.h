@@ -1,0 +1,55 @@
+/* internal.h - declarations shared inside libvae, not installed.
+ * Every non-static symbol still carries the vae_ prefix, so a static link
+ * into another program cannot collide with its names. */
+#ifndef VAE_INTERNAL_H
+#define VAE_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vae.h"
+
+#if defined(__GNUC__) || defined(__clang__)
+#define VAE_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#else
+#define VAE_PRINTF(f, a)
+#endif
+
+/* Sets the thread's error message and returns code, so that failures read
+ * `return vae_fail(VAE_ERR_FORMAT, "%s: truncated header", path);` */
+int vae_fail(int code, const char *fmt, ...) VAE_PRINTF(2, 3);
+void vae_clear_error(void);
+
+/* Overflow-checked size arithmetic: 0 on overflow, else 1 and *out set. */
+static inline int vae_mul_size(size_t a, size_t b, size_t *out)
+{
+    if (a != 0 && b > SIZE_MAX / a) return 0;
+    *out = a * b;
+    return 1;
+}
+static inline int vae_add_size(size_t a, size_t b, size_t *out)
+{
+    if (b > SIZE_MAX - a) return 0;
+    *out = a + b;
+    return 1;
+}
+
+/* Little-endian / big-endian byte access for file formats. */
+static inline uint32_t vae_load_be32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+static inline void vae_store_be32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 24); p[1] = (uint8_t)(v >> 16); p[2] = (uint8_t)(v >> 8); p[3] = (uint8_t)v;
+}
+static inline uint32_t vae_load_le32(const uint8_t *p)
+{
+    return (uint32_t)p[3] << 24 | (uint32_t)p[2] << 16 | (uint32_t)p[1] << 8 | p[0];
+}
+static inline void vae_store_le32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); p[2] = (uint8_t)(v >> 16); p[3] = (uint8_t)(v >> 24);
+}
+
+#endif /* VAE_INTERNAL_H */

@@ -1,0 +1,408 @@
+/* model.c - the VAE: layers, forward, backward and the Adam step.
+ *
+ * Shapes: B = rows in the batch, D = input values per image, Z = latent size.
+ *
+ *   encoder  x[B,D] -> linear+act ... -> mulv[B,2Z] = [mu | logvar]
+ *   reparam  z = mu + exp(logvar/2) * eps,  eps ~ N(0,1);  KL per row
+ *   decoder  z[B,Z] -> linear+act ... -> logits[B,D]
+ *   loss     per row: -log p(x|z) + beta * KL, summed over the batch (the
+ *            gradient is that of the sum, as PyTorch's reduction="sum")
+ *
+ * Each linear layer's forward and backward sit side by side below; the
+ * element-wise work goes through the active kernel table. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernels.h"
+#include "model.h"
+
+/* ---------------------------------------------------------------- config */
+
+void vae_config_default(vae_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->image_rows = 28;
+    cfg->image_cols = 28;
+    cfg->image_channels = 1;
+    cfg->n_hidden = 1;
+    cfg->hidden[0] = 400;
+    cfg->latent = 20;
+    cfg->activation = VAE_ACT_RELU;
+    cfg->likelihood = VAE_LIK_BERNOULLI;
+    cfg->gaussian_mean = VAE_MEAN_SIGMOID;
+    cfg->beta = 1.0f;
+}
+
+int vae_config_input_dim(const vae_config *cfg)
+{
+    return cfg->image_rows * cfg->image_cols * cfg->image_channels;
+}
+
+/* Limits that keep every size product far from int overflow. */
+#define MAX_INPUT_DIM (1 << 24)
+#define MAX_WIDTH 65536
+
+int vae_config_check(const vae_config *cfg)
+{
+    if (cfg->image_rows <= 0 || cfg->image_cols <= 0 || cfg->image_rows > MAX_INPUT_DIM ||
+        cfg->image_cols > MAX_INPUT_DIM)
+        return vae_fail(VAE_ERR_ARG, "image size %d x %d is impossible", cfg->image_rows, cfg->image_cols);
+    if (cfg->image_channels != 1 && cfg->image_channels != 3)
+        return vae_fail(VAE_ERR_ARG, "images must have 1 or 3 channels, not %d", cfg->image_channels);
+    if ((int64_t)cfg->image_rows * cfg->image_cols * cfg->image_channels > MAX_INPUT_DIM)
+        return vae_fail(VAE_ERR_ARG, "images of %d x %d x %d values exceed the limit of %d",
+                        cfg->image_rows, cfg->image_cols, cfg->image_channels, MAX_INPUT_DIM);
+    if (cfg->n_hidden < 0 || cfg->n_hidden > VAE_MAX_HIDDEN)
+        return vae_fail(VAE_ERR_ARG, "%d hidden layers: between 0 and %d are supported", cfg->n_hidden,
+                        VAE_MAX_HIDDEN);
+    for (int l = 0; l < cfg->n_hidden; l++)
+        if (cfg->hidden[l] <= 0 || cfg->hidden[l] > MAX_WIDTH)
+            return vae_fail(VAE_ERR_ARG, "hidden layer %d has width %d: must be 1..%d", l + 1,
+                            cfg->hidden[l], MAX_WIDTH);
+    if (cfg->latent <= 0 || cfg->latent > MAX_WIDTH / 2)
+        return vae_fail(VAE_ERR_ARG, "latent size %d: must be 1..%d", cfg->latent, MAX_WIDTH / 2);
+    if (cfg->activation != VAE_ACT_RELU && cfg->activation != VAE_ACT_TANH)
+        return vae_fail(VAE_ERR_ARG, "unknown activation %d", (int)cfg->activation);
+    if (cfg->likelihood != VAE_LIK_BERNOULLI && cfg->likelihood != VAE_LIK_GAUSSIAN)
+        return vae_fail(VAE_ERR_ARG, "unknown likelihood %d", (int)cfg->likelihood);
+    if (cfg->gaussian_mean != VAE_MEAN_SIGMOID && cfg->gaussian_mean != VAE_MEAN_LINEAR)
+        return vae_fail(VAE_ERR_ARG, "unknown Gaussian mean %d", (int)cfg->gaussian_mean);
+    if (!(cfg->beta >= 0.0f) || !isfinite(cfg->beta))
+        return vae_fail(VAE_ERR_ARG, "beta %g: must be a finite number >= 0", (double)cfg->beta);
+    return VAE_OK;
+}
+
+/* ------------------------------------------------------------ creation */
+
+static int kernel_act(vae_activation a)
+{
+    return a == VAE_ACT_TANH ? VAE_KERNEL_ACT_TANH : VAE_KERNEL_ACT_RELU;
+}
+
+/* Lays out the layers and the parameter block; returns the parameter count. */
+static size_t layout_layers(vae_model *m)
+{
+    const vae_config *cfg = &m->cfg;
+    int n = cfg->n_hidden;
+    size_t offset = 0;
+    m->n_layers = n + 1;
+    for (int l = 0; l <= n; l++) {
+        vae_linear *e = &m->enc[l];
+        e->in = l == 0 ? m->input_dim : cfg->hidden[l - 1];
+        e->out = l == n ? 2 * m->latent : cfg->hidden[l];
+        e->act = l == n ? VAE_KERNEL_ACT_NONE : kernel_act(cfg->activation);
+    }
+    for (int l = 0; l <= n; l++) {
+        vae_linear *d = &m->dec[l];
+        d->in = l == 0 ? m->latent : cfg->hidden[n - l];
+        d->out = l == n ? m->input_dim : cfg->hidden[n - 1 - l];
+        d->act = l == n ? VAE_KERNEL_ACT_NONE : kernel_act(cfg->activation);
+    }
+    for (int side = 0; side < 2; side++)
+        for (int l = 0; l <= n; l++) {
+            vae_linear *L = side == 0 ? &m->enc[l] : &m->dec[l];
+            L->w = offset;
+            offset += (size_t)L->in * L->out;
+            L->b = offset;
+            offset += (size_t)L->out;
+        }
+    return offset;
+}
+
+/* PyTorch's nn.Linear initialization: W and b uniform in +-1/sqrt(fan_in),
+ * drawn from the INIT stream, step 2*layer for W and 2*layer+1 for b. */
+static void init_parameters(vae_model *m)
+{
+    for (int side = 0; side < 2; side++)
+        for (int l = 0; l < m->n_layers; l++) {
+            const vae_linear *L = side == 0 ? &m->enc[l] : &m->dec[l];
+            uint64_t id = (uint64_t)(side * m->n_layers + l);
+            float bound = 1.0f / sqrtf((float)L->in);
+            float *w = m->params + L->w, *b = m->params + L->b;
+            for (int o = 0; o < L->out; o++) {
+                for (int i = 0; i < L->in; i++) {
+                    float u = vae_uniform(m->seed, VAE_STREAM_INIT, 2 * id, (uint32_t)o, (uint32_t)i);
+                    w[(size_t)o * L->in + i] = (2.0f * u - 1.0f) * bound;
+                }
+                float u = vae_uniform(m->seed, VAE_STREAM_INIT, 2 * id + 1, (uint32_t)o, 0);
+                b[o] = (2.0f * u - 1.0f) * bound;
+            }
+        }
+}
+
+int vae_model_create(const vae_config *cfg, uint64_t seed, vae_model **out)
+{
+    *out = NULL;
+    int rc = vae_config_check(cfg);
+    if (rc != VAE_OK) return rc;
+    vae_model *m = calloc(1, sizeof *m);
+    if (!m) return vae_fail(VAE_ERR_NOMEM, "out of memory creating the model");
+    m->cfg = *cfg;
+    m->input_dim = vae_config_input_dim(cfg);
+    m->latent = cfg->latent;
+    m->seed = seed;
+    m->n_params = layout_layers(m);
+    size_t bytes;
+    if (!vae_mul_size(m->n_params, 4 * sizeof(float), &bytes) || !(m->params = vae_alloc_aligned(bytes))) {
+        size_t n = m->n_params;
+        free(m);
+        return vae_fail(VAE_ERR_NOMEM, "out of memory for %zu parameters", n);
+    }
+    memset(m->params, 0, bytes);
+    m->grads = m->params + m->n_params;
+    m->adam_m = m->grads + m->n_params;
+    m->adam_v = m->adam_m + m->n_params;
+    init_parameters(m);
+    *out = m;
+    return VAE_OK;
+}
+
+void vae_model_free(vae_model *m)
+{
+    if (!m) return;
+    vae_free_aligned(m->params);
+    vae_free_aligned(m->workspace);
+    free(m);
+}
+
+const vae_config *vae_model_get_config(const vae_model *m) { return &m->cfg; }
+size_t vae_model_param_count(const vae_model *m) { return m->n_params; }
+uint64_t vae_model_seed(const vae_model *m) { return m->seed; }
+uint64_t vae_model_step(const vae_model *m) { return m->step; }
+int vae_model_epoch(const vae_model *m) { return m->epoch; }
+
+/* ------------------------------------------------------------ workspace */
+
+/* Hands out 64-byte aligned pieces of the workspace (or just counts them
+ * when base is NULL). */
+typedef struct carver {
+    float *base;
+    size_t used; /* floats */
+    int overflow;
+} carver;
+
+static float *carve(carver *c, size_t rows, size_t cols)
+{
+    size_t n;
+    if (!vae_mul_size(rows, cols, &n) || !vae_add_size(n, 15, &n)) {
+        c->overflow = 1;
+        return NULL;
+    }
+    n &= ~(size_t)15;
+    float *p = c->base ? c->base + c->used : NULL;
+    if (!vae_add_size(c->used, n, &c->used)) c->overflow = 1;
+    return p;
+}
+
+static void carve_workspace(vae_model *m, carver *c, size_t B)
+{
+    int widest = m->input_dim > 2 * m->latent ? m->input_dim : 2 * m->latent;
+    for (int l = 0; l < m->cfg.n_hidden; l++)
+        if (m->cfg.hidden[l] > widest) widest = m->cfg.hidden[l];
+    m->x = carve(c, B, (size_t)m->input_dim);
+    for (int l = 0; l < m->cfg.n_hidden; l++) m->enc_out[l] = carve(c, B, (size_t)m->enc[l].out);
+    m->mulv = carve(c, B, 2 * (size_t)m->latent);
+    m->eps = carve(c, B, (size_t)m->latent);
+    m->z = carve(c, B, (size_t)m->latent);
+    for (int l = 0; l < m->cfg.n_hidden; l++) m->dec_out[l] = carve(c, B, (size_t)m->dec[l].out);
+    m->logits = carve(c, B, (size_t)m->input_dim);
+    m->row_rec = carve(c, B, 1);
+    m->row_kl = carve(c, B, 1);
+    m->grad_a = carve(c, B, (size_t)widest);
+    m->grad_b = carve(c, B, (size_t)widest);
+}
+
+int vae_model_reserve(vae_model *m, int max_batch)
+{
+    if (max_batch <= 0) return vae_fail(VAE_ERR_ARG, "batch size %d: must be positive", max_batch);
+    if (max_batch <= m->max_batch) return VAE_OK;
+    carver count = {NULL, 0, 0};
+    carve_workspace(m, &count, (size_t)max_batch);
+    size_t bytes;
+    if (count.overflow || !vae_mul_size(count.used, sizeof(float), &bytes))
+        return vae_fail(VAE_ERR_NOMEM, "batch size %d: workspace size overflows", max_batch);
+    float *ws = vae_alloc_aligned(bytes);
+    if (!ws) return vae_fail(VAE_ERR_NOMEM, "batch size %d: out of memory for a %zu-byte workspace",
+                             max_batch, bytes);
+    memset(ws, 0, bytes);
+    vae_free_aligned(m->workspace);
+    m->workspace = ws;
+    m->max_batch = max_batch;
+    carver real = {ws, 0, 0};
+    carve_workspace(m, &real, (size_t)max_batch);
+    return VAE_OK;
+}
+
+/* --------------------------------------------------------- linear layer */
+
+/* y[B,out] = act(x[B,in] * W^T + b) */
+static void linear_forward(const vae_model *m, const vae_linear *L, int B, const float *x, float *y)
+{
+    const vae_kernels *k = vae_kernels_active();
+    vae_sgemm(VAE_NO_TRANS, VAE_TRANS, B, L->out, L->in, 1.0f, x, L->in, m->params + L->w, L->in,
+              0.0f, y, L->out);
+    k->bias_act_forward(B, L->out, y, L->out, m->params + L->b, L->act);
+}
+
+/* Given dy[B,out] = d loss / d (x W^T + b) (the activation's derivative
+ * already applied):
+ *     dW[out,in] = dy^T x        db[out] = sum over rows of dy
+ *     dx[B,in]   = dy W          (skipped when dx is NULL) */
+static void linear_backward(vae_model *m, const vae_linear *L, int B, const float *x, const float *dy,
+                            float *dx)
+{
+    const vae_kernels *k = vae_kernels_active();
+    vae_sgemm(VAE_TRANS, VAE_NO_TRANS, L->out, L->in, B, 1.0f, dy, L->out, x, L->in, 0.0f,
+              m->grads + L->w, L->in);
+    k->bias_grad(B, L->out, dy, L->out, m->grads + L->b);
+    if (dx)
+        vae_sgemm(VAE_NO_TRANS, VAE_NO_TRANS, B, L->in, L->out, 1.0f, dy, L->out, m->params + L->w,
+                  L->in, 0.0f, dx, L->in);
+}
+
+/* ------------------------------------------------------ whole network */
+
+static void encoder_forward(vae_model *m, const float *x, int B)
+{
+    const float *h = x;
+    for (int l = 0; l < m->n_layers; l++) {
+        float *y = l == m->n_layers - 1 ? m->mulv : m->enc_out[l];
+        linear_forward(m, &m->enc[l], B, h, y);
+        h = y;
+    }
+}
+
+static void decoder_forward(vae_model *m, const float *z, int B)
+{
+    const float *h = z;
+    for (int l = 0; l < m->n_layers; l++) {
+        float *y = l == m->n_layers - 1 ? m->logits : m->dec_out[l];
+        linear_forward(m, &m->dec[l], B, h, y);
+        h = y;
+    }
+}
+
+/* Forward through the loss for x[B,D]; with want_grad the gradient of the
+ * summed loss with respect to the logits is left in grad_a. */
+static void forward_loss(vae_model *m, const float *x, int B, uint32_t stream, uint64_t step,
+                         uint32_t row0, int want_grad, vae_batch_stats *out)
+{
+    const vae_kernels *k = vae_kernels_active();
+    encoder_forward(m, x, B);
+    k->reparam_kl_forward(B, m->latent, m->mulv, m->seed, stream, step, row0, m->eps, m->z, m->row_kl);
+    decoder_forward(m, m->z, B);
+    float *dlogits = want_grad ? m->grad_a : NULL;
+    if (m->cfg.likelihood == VAE_LIK_BERNOULLI)
+        k->bernoulli_loss(B, m->input_dim, m->logits, x, m->row_rec, dlogits);
+    else
+        k->gaussian_loss(B, m->input_dim, m->logits, x, m->cfg.gaussian_mean == VAE_MEAN_SIGMOID,
+                         m->row_rec, dlogits);
+    double rec = 0.0, kl = 0.0;
+    for (int r = 0; r < B; r++) {
+        rec += m->row_rec[r];
+        kl += m->row_kl[r];
+    }
+    out->rec = rec;
+    out->kl = kl;
+    out->loss = rec + (double)m->cfg.beta * kl;
+}
+
+/* Backward from d loss / d logits in grad_a to every parameter gradient. */
+static void backward(vae_model *m, const float *x, int B)
+{
+    const vae_kernels *k = vae_kernels_active();
+    float *dy = m->grad_a, *dx = m->grad_b, *t;
+    for (int l = m->n_layers - 1; l >= 0; l--) {
+        const float *in = l == 0 ? m->z : m->dec_out[l - 1];
+        linear_backward(m, &m->dec[l], B, in, dy, dx);
+        if (l > 0) k->act_backward(B, m->dec[l].in, in, m->dec[l].in, dx, m->dec[l].in, m->dec[l - 1].act);
+        t = dy; dy = dx; dx = t;
+    }
+    /* dy is now d loss / dz; through the reparameterization and beta * KL. */
+    k->reparam_kl_backward(B, m->latent, m->mulv, m->eps, dy, m->cfg.beta, dx);
+    t = dy; dy = dx; dx = t;
+    for (int l = m->n_layers - 1; l >= 0; l--) {
+        const float *in = l == 0 ? x : m->enc_out[l - 1];
+        linear_backward(m, &m->enc[l], B, in, dy, l == 0 ? NULL : dx);
+        if (l > 0) k->act_backward(B, m->enc[l].in, in, m->enc[l].in, dx, m->enc[l].in, m->enc[l - 1].act);
+        t = dy; dy = dx; dx = t;
+    }
+}
+
+static void adam_step(vae_model *m, float lr)
+{
+    const double beta1 = 0.9, beta2 = 0.999;
+    double t = (double)(m->step + 1);
+    vae_adam_params hp = {
+        .lr = lr, .beta1 = (float)beta1, .beta2 = (float)beta2, .eps = 1e-8f,
+        .bias_correction1 = (float)(1.0 - pow(beta1, t)),
+        .bias_correction2 = (float)(1.0 - pow(beta2, t)),
+    };
+    vae_kernels_active()->adam_update(m->n_params, m->params, m->grads, m->adam_m, m->adam_v, &hp);
+}
+
+static int check_batch(vae_model *m, int batch)
+{
+    if (batch <= 0) return vae_fail(VAE_ERR_ARG, "batch of %d rows: must be positive", batch);
+    return vae_model_reserve(m, batch);
+}
+
+int vae_model_gradients(vae_model *m, const float *x, int batch, uint32_t stream, uint64_t step,
+                        vae_batch_stats *out)
+{
+    int rc = check_batch(m, batch);
+    if (rc != VAE_OK) return rc;
+    forward_loss(m, x, batch, stream, step, 0, 1, out);
+    backward(m, x, batch);
+    return VAE_OK;
+}
+
+int vae_train_step(vae_model *m, const float *x, int batch, float lr, vae_batch_stats *out)
+{
+    vae_batch_stats stats;
+    int rc = vae_model_gradients(m, x, batch, VAE_STREAM_NOISE, m->step, &stats);
+    if (rc != VAE_OK) return rc;
+    adam_step(m, lr);
+    m->step++;
+    if (out) *out = stats;
+    return VAE_OK;
+}
+
+int vae_eval_batch(vae_model *m, const float *x, int batch, uint32_t stream, uint64_t step,
+                   uint32_t row0, vae_batch_stats *out)
+{
+    int rc = check_batch(m, batch);
+    if (rc != VAE_OK) return rc;
+    vae_batch_stats stats;
+    forward_loss(m, x, batch, stream, step, row0, 0, &stats);
+    if (out) *out = stats;
+    return VAE_OK;
+}
+
+int vae_encode(vae_model *m, const float *x, int batch, float *mu, float *logvar)
+{
+    int rc = check_batch(m, batch);
+    if (rc != VAE_OK) return rc;
+    encoder_forward(m, x, batch);
+    int Z = m->latent;
+    for (int r = 0; r < batch; r++) {
+        if (mu) memcpy(mu + (size_t)r * Z, m->mulv + (size_t)r * 2 * Z, sizeof(float) * (size_t)Z);
+        if (logvar) memcpy(logvar + (size_t)r * Z, m->mulv + (size_t)r * 2 * Z + Z, sizeof(float) * (size_t)Z);
+    }
+    return VAE_OK;
+}
+
+int vae_decode(vae_model *m, const float *z, int batch, float *mean)
+{
+    int rc = check_batch(m, batch);
+    if (rc != VAE_OK) return rc;
+    decoder_forward(m, z, batch);
+    size_t n = (size_t)batch * (size_t)m->input_dim;
+    int linear = m->cfg.likelihood == VAE_LIK_GAUSSIAN && m->cfg.gaussian_mean == VAE_MEAN_LINEAR;
+    for (size_t i = 0; i < n; i++) {
+        float l = m->logits[i];
+        mean[i] = linear ? l : 1.0f / (1.0f + expf(-l));
+    }
+    return VAE_OK;
+}

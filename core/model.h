@@ -1,0 +1,54 @@
+/* model.h - the inside of a vae_model, shared by model.c (forward, backward,
+ * Adam), train.c (the epoch loop) and checkpoint.c (files). Not installed. */
+#ifndef VAE_MODEL_H
+#define VAE_MODEL_H
+
+#include "internal.h"
+
+/* y = act(x * W^T + b): W is out x in, row-major, at params + w; b at params + b. */
+typedef struct vae_linear {
+    int in, out;
+    int act;     /* VAE_KERNEL_ACT_* applied after the bias */
+    size_t w, b; /* offsets into the parameter block */
+} vae_linear;
+
+struct vae_model {
+    vae_config cfg;
+    int input_dim, latent;
+
+    /* Encoder: enc[0] D -> hidden[0], ..., enc[n_hidden] hidden[n-1] -> 2*latent.
+     * Decoder: dec[0] latent -> hidden[n-1], ..., dec[n_hidden] hidden[0] -> D. */
+    int n_layers; /* per side: n_hidden + 1 */
+    vae_linear enc[VAE_MAX_HIDDEN + 1], dec[VAE_MAX_HIDDEN + 1];
+
+    /* Parameters, their gradients and Adam's two moments: four arrays of
+     * n_params floats in one allocation, so Adam is one pass and a checkpoint
+     * is three block writes. */
+    size_t n_params;
+    float *params, *grads, *adam_m, *adam_v;
+
+    uint64_t seed; /* of every random stream */
+    uint64_t step; /* optimizer steps taken; the NOISE stream's step */
+    int epoch;     /* whole epochs trained */
+
+    /* The workspace: every activation and gradient of a batch of up to
+     * max_batch rows, carved out of one allocation. */
+    int max_batch;
+    float *workspace;
+    float *x;                          /* [B, D] input batch, for the trainer */
+    float *enc_out[VAE_MAX_HIDDEN];    /* [B, hidden[l]] after the activation */
+    float *mulv;                       /* [B, 2Z]: mu | logvar */
+    float *eps, *z;                    /* [B, Z] */
+    float *dec_out[VAE_MAX_HIDDEN];    /* [B, width of dec[l]] */
+    float *logits;                     /* [B, D] */
+    float *row_rec, *row_kl;           /* [B] per-row loss terms */
+    float *grad_a, *grad_b;            /* [B, widest layer], ping-pong */
+};
+
+/* Forward and backward on x[batch, D] with the noise of (stream, step):
+ * leaves d(summed loss)/d(parameter) in m->grads and changes no parameter.
+ * vae_train_step is this plus an Adam step. */
+int vae_model_gradients(vae_model *m, const float *x, int batch, uint32_t stream, uint64_t step,
+                        vae_batch_stats *out);
+
+#endif /* VAE_MODEL_H */

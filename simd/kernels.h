@@ -1,0 +1,89 @@
+/* kernels.h - the kernel table: one struct of function pointers that each
+ * ISA file (scalar.c, avx2.c, neon.c, ...) fills, and dispatch.c picks one of
+ * at start-up. A kernel knows nothing of layers or models: it takes pointers,
+ * sizes and strides. The scalar kernels are the reference every SIMD kernel is
+ * tested against.
+ *
+ * Matrices are row-major; "ld" is the distance between rows, in floats. */
+#ifndef VAE_KERNELS_H
+#define VAE_KERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* What follows a linear layer's bias. */
+enum { VAE_KERNEL_ACT_NONE = 0, VAE_KERNEL_ACT_RELU = 1, VAE_KERNEL_ACT_TANH = 2 };
+
+/* One Adam step's scalars, bias corrections folded in:
+ * lr_t = lr / (1 - beta1^t), and v is corrected by 1 / (1 - beta2^t). */
+typedef struct vae_adam_params {
+    float lr, beta1, beta2, eps;
+    float bias_correction1; /* 1 - beta1^t */
+    float bias_correction2; /* 1 - beta2^t */
+} vae_adam_params;
+
+typedef struct vae_kernels {
+    const char *name;
+
+    /* GEMM register tile and cache blocking, used by the frame in core/gemm.c.
+     * The microkernel computes one full mr x nr tile of C:
+     *     C[0:mr, 0:nr] = alpha * A_panel * B_panel + beta * C
+     * where A_panel is kc columns of mr values (packed column by column) and
+     * B_panel is kc rows of nr values. With beta == 0 it never reads C. */
+    int mr, nr, mc, kc, nc;
+    void (*gemm_microkernel)(int kc, const float *a_panel, const float *b_panel, float *c,
+                             int ldc, float alpha, float beta);
+
+    /* y[r, j] = act(y[r, j] + bias[j]) for r < rows, j < cols (in place). */
+    void (*bias_act_forward)(int rows, int cols, float *y, int ldy, const float *bias, int act);
+    /* dy[r, j] *= act'(...), written in terms of the activation's output a:
+     * ReLU: a > 0 ? 1 : 0; tanh: 1 - a^2. */
+    void (*act_backward)(int rows, int cols, const float *a, int lda, float *dy, int lddy, int act);
+    /* db[j] = sum over r of dy[r, j], rows added in order 0, 1, 2, ... */
+    void (*bias_grad)(int rows, int cols, const float *dy, int lddy, float *db);
+
+    /* Reparameterization and KL, forward, for rows of mulv = [mu | logvar]
+     * (latent values each, row stride 2*latent):
+     *     eps = N(0,1) from (seed, stream, step, row0 + r, column)
+     *     z   = mu + exp(logvar / 2) * eps
+     *     kl[r] = -1/2 * sum_j (1 + logvar - mu^2 - exp(logvar))        */
+    void (*reparam_kl_forward)(int rows, int latent, const float *mulv, uint64_t seed,
+                               uint32_t stream, uint64_t step, uint32_t row0, float *eps,
+                               float *z, float *kl);
+    /* Backward of  z-terms + beta*KL  given dz (= d loss / d z):
+     *     d mu     = dz + beta * mu
+     *     d logvar = dz * eps * exp(logvar / 2) / 2 + beta * (exp(logvar) - 1) / 2 */
+    void (*reparam_kl_backward)(int rows, int latent, const float *mulv, const float *eps,
+                                const float *dz, float beta, float *dmulv);
+
+    /* Bernoulli likelihood from logits l, stable (never log(sigmoid(l))):
+     *     loss[r] = sum_j softplus(l) - x*l,   softplus(l) = max(l,0) + log1p(exp(-|l|))
+     *     dl      = sigmoid(l) - x                       (dl may be NULL) */
+    void (*bernoulli_loss)(int rows, int cols, const float *logits, const float *x,
+                           float *loss, float *dlogits);
+    /* Gaussian likelihood, identity covariance, constant (D/2) log 2pi left out:
+     *     mean = sigmoid(l) (sigmoid_mean) or l
+     *     loss[r] = 1/2 * sum_j (mean - x)^2
+     *     dl      = (mean - x) * dmean/dl                (dl may be NULL) */
+    void (*gaussian_loss)(int rows, int cols, const float *logits, const float *x,
+                          int sigmoid_mean, float *loss, float *dlogits);
+
+    /* Adam over n parameters (Kingma & Ba, algorithm 1):
+     *     m = b1 m + (1-b1) g;  v = b2 v + (1-b2) g^2
+     *     p -= lr * (m / bc1) / (sqrt(v / bc2) + eps)                      */
+    void (*adam_update)(size_t n, float *p, const float *g, float *m, float *v,
+                        const vae_adam_params *hp);
+} vae_kernels;
+
+/* The tables each ISA file defines (only those this build compiled). */
+extern const vae_kernels vae_kernels_scalar;
+
+/* The active table; picked once from the CPU and VAE_ISA. */
+const vae_kernels *vae_kernels_active(void);
+
+/* The tables this build has and this CPU can run, best first: fills up to
+ * max entries of list and returns how many there are. Tests use it to check
+ * every SIMD table against the scalar one. */
+int vae_kernels_available(const vae_kernels **list, int max);
+
+#endif /* VAE_KERNELS_H */

@@ -1,0 +1,155 @@
+/* check_gemm.c - vae_sgemm against a naive double-precision reference:
+ * random shapes (1x1, primes, past the cache blocks), all four transpose
+ * combinations, alpha and beta, leading dimensions wider than the rows, and
+ * beta = 0 over a C full of NaN (which must never be read). */
+#include <check.h>
+#include <math.h>
+#include <stdlib.h>
+
+#include "vae.h"
+
+/* A small deterministic generator for test data (not the engine's RNG). */
+static uint64_t test_rng_state = 88172645463325252ull;
+static float rand_float(void)
+{
+    test_rng_state ^= test_rng_state << 13;
+    test_rng_state ^= test_rng_state >> 7;
+    test_rng_state ^= test_rng_state << 17;
+    return (float)((test_rng_state >> 40) / (double)(1 << 24)) * 2.0f - 1.0f;
+}
+
+/* C = alpha op(A) op(B) + beta C in double; returns the worst error of the
+ * float result c_test relative to sum |terms| (the error bound's scale). */
+static double gemm_error(int ta, int tb, int m, int n, int k, float alpha, const float *a, int lda,
+                         const float *b, int ldb, float beta, const float *c_before, const float *c_test,
+                         int ldc)
+{
+    double worst = 0.0;
+    for (int i = 0; i < m; i++)
+        for (int j = 0; j < n; j++) {
+            double sum = 0.0, mag = 0.0;
+            for (int p = 0; p < k; p++) {
+                double av = ta ? a[(size_t)p * lda + i] : a[(size_t)i * lda + p];
+                double bv = tb ? b[(size_t)j * ldb + p] : b[(size_t)p * ldb + j];
+                sum += av * bv;
+                mag += fabs(av * bv);
+            }
+            double ref = alpha * sum, scale = fabs(alpha) * mag;
+            if (beta != 0.0f) {
+                ref += beta * (double)c_before[(size_t)i * ldc + j];
+                scale += fabs(beta * (double)c_before[(size_t)i * ldc + j]);
+            }
+            double got = c_test[(size_t)i * ldc + j];
+            if (isnan(got)) return INFINITY;
+            double err = fabs(got - ref) / (scale + 1e-30);
+            if (err > worst) worst = err;
+        }
+    return worst;
+}
+
+/* Runs one case; returns the relative error (scale: the sum of |products|). */
+static double run_case(int ta, int tb, int m, int n, int k, float alpha, float beta, int pad)
+{
+    int rows_a = ta ? k : m, cols_a = ta ? m : k;
+    int rows_b = tb ? n : k, cols_b = tb ? k : n;
+    int lda = cols_a + pad, ldb = cols_b + pad, ldc = n + pad;
+    float *a = malloc(sizeof(float) * (size_t)rows_a * lda);
+    float *b = malloc(sizeof(float) * (size_t)rows_b * ldb);
+    float *c = malloc(sizeof(float) * (size_t)m * ldc);
+    float *c0 = malloc(sizeof(float) * (size_t)m * ldc);
+    for (size_t i = 0; i < (size_t)rows_a * lda; i++) a[i] = rand_float();
+    for (size_t i = 0; i < (size_t)rows_b * ldb; i++) b[i] = rand_float();
+    for (size_t i = 0; i < (size_t)m * ldc; i++) c0[i] = c[i] = beta == 0.0f ? NAN : rand_float();
+    vae_sgemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    double err = gemm_error(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c0, c, ldc);
+    /* The padding columns of C must be untouched. */
+    for (int i = 0; i < m; i++)
+        for (int j = n; j < ldc; j++)
+            if (!(c[(size_t)i * ldc + j] == c0[(size_t)i * ldc + j] ||
+                  (isnan(c[(size_t)i * ldc + j]) && isnan(c0[(size_t)i * ldc + j]))))
+                err = INFINITY;
+    free(a); free(b); free(c); free(c0);
+    return err;
+}
+
+/* float accumulation of k terms: error below about k * 2^-24 of the scale;
+ * 4e-6 * sqrt-ish margin covers k up to a few hundred with room. */
+static double tolerance(int k) { return 1e-6 * (k + 8); }
+
+START_TEST(test_gemm_one_by_one)
+{
+    float a = 3.0f, b = -2.0f, c = 5.0f;
+    vae_sgemm(VAE_NO_TRANS, VAE_NO_TRANS, 1, 1, 1, 0.5f, &a, 1, &b, 1, 2.0f, &c, 1);
+    ck_assert_float_eq(c, 0.5f * 3.0f * -2.0f + 2.0f * 5.0f);
+}
+END_TEST
+
+START_TEST(test_gemm_transposes_and_shapes)
+{
+    static const int sizes[] = {1, 2, 3, 5, 7, 13, 17, 31, 64, 97, 131, 257};
+    int ns = sizeof sizes / sizeof sizes[0];
+    int ta = _i & 1, tb = (_i >> 1) & 1;
+    for (int trial = 0; trial < 40; trial++) {
+        int m = sizes[(trial * 7 + 1) % ns], n = sizes[(trial * 5 + 3) % ns], k = sizes[(trial * 3 + 2) % ns];
+        float alpha = trial % 3 == 0 ? 1.0f : trial % 3 == 1 ? -0.75f : 2.5f;
+        float beta = trial % 4 == 0 ? 0.0f : trial % 4 == 1 ? 1.0f : trial % 4 == 2 ? -0.5f : 0.25f;
+        int pad = trial % 5;
+        double err = run_case(ta, tb, m, n, k, alpha, beta, pad);
+        ck_assert_msg(err <= tolerance(k), "ta=%d tb=%d m=%d n=%d k=%d alpha=%g beta=%g pad=%d: error %g",
+                      ta, tb, m, n, k, alpha, beta, pad, err);
+    }
+}
+END_TEST
+
+START_TEST(test_gemm_past_cache_blocks)
+{
+    /* k past KC (256) and n past a packed sliver count, m past MC. */
+    int ta = _i & 1, tb = (_i >> 1) & 1;
+    double err = run_case(ta, tb, 150, 300, 600, 1.0f, 0.5f, 3);
+    ck_assert_msg(err <= tolerance(600), "error %g", err);
+    err = run_case(ta, tb, 131, 2100, 7, 1.0f, 0.0f, 1);
+    ck_assert_msg(err <= tolerance(7), "error %g", err);
+}
+END_TEST
+
+START_TEST(test_gemm_alpha_zero_and_k_zero)
+{
+    /* BLAS: with alpha = 0 or k = 0, C = beta C and A, B are not read. */
+    float c[4] = {1, 2, 3, 4};
+    vae_sgemm(VAE_NO_TRANS, VAE_NO_TRANS, 2, 2, 3, 0.0f, NULL, 3, NULL, 2, 2.0f, c, 2);
+    ck_assert_float_eq(c[3], 8.0f);
+    vae_sgemm(VAE_NO_TRANS, VAE_NO_TRANS, 2, 2, 0, 1.0f, NULL, 1, NULL, 2, 0.0f, c, 2);
+    ck_assert_float_eq(c[0], 0.0f);
+    ck_assert_float_eq(c[3], 0.0f);
+}
+END_TEST
+
+START_TEST(test_gemm_vae_shapes)
+{
+    /* The training shapes of the default model at batch 128. */
+    static const int shapes[][5] = {
+        {128, 400, 784, 0, 1}, {128, 40, 400, 0, 1}, {128, 400, 20, 0, 1}, {128, 784, 400, 0, 1},
+        {128, 400, 40, 0, 0},  {128, 20, 400, 0, 0}, {128, 400, 784, 0, 0}, {400, 784, 128, 1, 0},
+        {40, 400, 128, 1, 0},  {400, 20, 128, 1, 0}, {784, 400, 128, 1, 0},
+    };
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+        const int *sh = shapes[s];
+        double err = run_case(sh[3], sh[4], sh[0], sh[1], sh[2], 1.0f, 0.0f, 0);
+        ck_assert_msg(err <= tolerance(sh[2]), "shape %d: error %g", (int)s, err);
+    }
+}
+END_TEST
+
+Suite *vae_gemm_suite(void)
+{
+    Suite *s = suite_create("gemm");
+    TCase *tc = tcase_create("sgemm");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, test_gemm_one_by_one);
+    tcase_add_loop_test(tc, test_gemm_transposes_and_shapes, 0, 4);
+    tcase_add_loop_test(tc, test_gemm_past_cache_blocks, 0, 4);
+    tcase_add_test(tc, test_gemm_alpha_zero_and_k_zero);
+    tcase_add_test(tc, test_gemm_vae_shapes);
+    suite_add_tcase(s, tc);
+    return s;
+}

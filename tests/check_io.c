@@ -1,0 +1,1318 @@
+/* check_io.c - tests of io/: CRC-32 and Adler-32, inflate and gunzip, whole-
+ * file reads, IDX, the MNIST folder loader, PNM and PNG output.
+ *
+ * Every expectation comes from outside the code under test: published check
+ * values (CRC-32 "123456789", Adler-32 "Wikipedia"), bit-by-bit reference
+ * implementations written here, fixtures made by the real gzip and by
+ * Python's zlib (tests/data/README says how), byte streams built by hand from
+ * RFC 1951/1952, and file parsers written here for the formats we write.
+ * Run from the repository root, or define VAE_TEST_DATA_DIR. */
+#ifndef _POSIX_C_SOURCE
+#define _POSIX_C_SOURCE 200809L
+#endif
+#include <check.h>
+#include <dirent.h>
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "vae.h"
+
+#ifndef VAE_TEST_DATA_DIR
+#define VAE_TEST_DATA_DIR "tests/data"
+#endif
+#ifndef VAE_TEST_MNIST_DIR
+#define VAE_TEST_MNIST_DIR "data"
+#endif
+
+#define SAMPLE_LEN 100000
+
+/* ------------------------------------------------------------ references */
+
+/* CRC-32 one bit at a time, straight from the definition (reflected
+ * polynomial 0xEDB88320, preset and final complement): no table. */
+static uint32_t ref_crc32(const uint8_t *p, size_t n)
+{
+    uint32_t c = 0xFFFFFFFFu;
+    for (size_t i = 0; i < n; i++) {
+        c ^= p[i];
+        for (int k = 0; k < 8; k++) c = (c & 1) ? (c >> 1) ^ 0xEDB88320u : c >> 1;
+    }
+    return ~c;
+}
+
+/* Adler-32 with a reduction after every byte (RFC 1950 section 8.2). */
+static uint32_t ref_adler32(const uint8_t *p, size_t n)
+{
+    uint32_t a = 1, b = 0;
+    for (size_t i = 0; i < n; i++) {
+        a = (a + p[i]) % 65521u;
+        b = (b + a) % 65521u;
+    }
+    return b << 16 | a;
+}
+
+static uint32_t be32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+static uint32_t le32(const uint8_t *p)
+{
+    return (uint32_t)p[3] << 24 | (uint32_t)p[2] << 16 | (uint32_t)p[1] << 8 | p[0];
+}
+static void put_be32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 24), p[1] = (uint8_t)(v >> 16), p[2] = (uint8_t)(v >> 8), p[3] = (uint8_t)v;
+}
+static void put_le32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)v, p[1] = (uint8_t)(v >> 8), p[2] = (uint8_t)(v >> 16), p[3] = (uint8_t)(v >> 24);
+}
+
+/* The fixtures' uncompressed content, the same generator as sample_bytes()
+ * in tests/data/make_fixtures.py: words, runs and random bytes from an LCG. */
+static uint8_t *sample_bytes(size_t n)
+{
+    static const char *const words[16] = {"the ",     "quick ",   "brown ",  "fox ",
+                                           "jumps ",   "over ",    "lazy ",   "dog ",
+                                           "vae ",     "encoder ", "decoder ", "latent ",
+                                           "pixel ",   "gzip ",    "\n",      "mnist "};
+    uint8_t *out = malloc(n + 400);
+    ck_assert_ptr_nonnull(out);
+    uint32_t s = 12345;
+    size_t len = 0;
+#define NEXT() (s = s * 1103515245u + 12345u, s >> 16)
+    while (len < n) {
+        uint32_t r = NEXT();
+        uint32_t kind = r & 15;
+        if (kind == 0) {
+            uint32_t k = 1 + ((r >> 4) & 31);
+            for (uint32_t i = 0; i < k; i++) out[len++] = (uint8_t)(NEXT() & 0xFF);
+        } else if (kind == 1) {
+            uint32_t k = 3 + ((r >> 12) & 7) * 40;
+            memset(out + len, (int)((r >> 4) & 0xFF), k);
+            len += k;
+        } else {
+            const char *w = words[(r >> 4) & 15];
+            memcpy(out + len, w, strlen(w));
+            len += strlen(w);
+        }
+    }
+#undef NEXT
+    return out;
+}
+
+/* Reads a whole file with stdio (not the code under test). */
+static uint8_t *slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    ck_assert_msg(f != NULL, "cannot open %s: %s", path, strerror(errno));
+    size_t cap = 1 << 16, n = 0;
+    uint8_t *buf = malloc(cap);
+    size_t got;
+    while ((got = fread(buf + n, 1, cap - n, f)) > 0) {
+        n += got;
+        if (n == cap) buf = realloc(buf, cap *= 2);
+    }
+    fclose(f);
+    buf[n] = 0; /* n < cap: lets sscanf read a header safely */
+    *len = n;
+    return buf;
+}
+
+static uint8_t *fixture(const char *name, size_t *len)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", VAE_TEST_DATA_DIR, name);
+    return slurp(path, len);
+}
+
+static void spit(const char *path, const void *data, size_t len)
+{
+    FILE *f = fopen(path, "wb");
+    ck_assert_msg(f != NULL, "cannot create %s", path);
+    ck_assert_uint_eq(fwrite(data, 1, len, f), len);
+    ck_assert_int_eq(fclose(f), 0);
+}
+
+/* A fresh folder under /tmp for one test, and its removal (flat folders). */
+static void make_temp_dir(char *dir, size_t size)
+{
+    snprintf(dir, size, "/tmp/vae-check-io-XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+}
+
+static void remove_temp_dir(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d) return;
+    struct dirent *e;
+    char path[1024];
+    while ((e = readdir(d)) != NULL) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        remove(path);
+    }
+    closedir(d);
+    rmdir(dir);
+}
+
+#define ck_assert_error_contains(text)                                                          \
+    ck_assert_msg(strstr(vae_last_error(), (text)) != NULL, "error \"%s\" lacks \"%s\"",         \
+                  vae_last_error(), (text))
+#define ck_assert_error_starts(prefix)                                                          \
+    ck_assert_msg(strncmp(vae_last_error(), (prefix), strlen(prefix)) == 0,                     \
+                  "error \"%s\" does not start with \"%s\"", vae_last_error(), (prefix))
+
+/* A gzip member (RFC 1952) around a deflate stream, with a plain 10-byte
+ * header and the trailer computed by the reference CRC. */
+static uint8_t *gzip_wrap(const uint8_t *deflate, size_t deflate_len, const uint8_t *content,
+                          size_t content_len, size_t *len)
+{
+    uint8_t *g = malloc(10 + deflate_len + 8);
+    static const uint8_t header[10] = {0x1F, 0x8B, 8, 0, 0, 0, 0, 0, 0, 3};
+    memcpy(g, header, 10);
+    memcpy(g + 10, deflate, deflate_len);
+    put_le32(g + 10 + deflate_len, ref_crc32(content, content_len));
+    put_le32(g + 14 + deflate_len, (uint32_t)content_len);
+    *len = 18 + deflate_len;
+    return g;
+}
+
+/* Bit writer for hand-made deflate streams: values LSB first, Huffman codes
+ * MSB first (RFC 1951 section 3.1.1). */
+typedef struct bit_writer {
+    uint8_t buf[64];
+    size_t bit;
+} bit_writer;
+
+static void put_bits(bit_writer *w, uint32_t value, int n)
+{
+    for (int i = 0; i < n; i++, w->bit++)
+        if (value >> i & 1) w->buf[w->bit / 8] |= (uint8_t)(1u << (w->bit % 8));
+}
+
+static void put_code(bit_writer *w, uint32_t code, int n)
+{
+    for (int i = n - 1; i >= 0; i--) put_bits(w, code >> i & 1, 1);
+}
+
+/* ---------------------------------------------------------- checksums */
+
+START_TEST(test_crc32_check_value)
+{
+    ck_assert_uint_eq(vae_crc32(0, "123456789", 9), 0xCBF43926u);
+    ck_assert_uint_eq(vae_crc32(0, "", 0), 0);
+    ck_assert_uint_eq(vae_crc32(0, "The quick brown fox jumps over the lazy dog", 43), 0x414FA339u);
+    /* Continuing over a split equals one pass. */
+    ck_assert_uint_eq(vae_crc32(vae_crc32(0, "1234", 4), "56789", 5), 0xCBF43926u);
+}
+END_TEST
+
+START_TEST(test_crc32_matches_bitwise_reference)
+{
+    uint8_t *s = sample_bytes(SAMPLE_LEN);
+    for (size_t off = 0; off < 9; off++)
+        for (size_t n = 0; n < 70; n++)
+            ck_assert_uint_eq(vae_crc32(0, s + off, n), ref_crc32(s + off, n));
+    ck_assert_uint_eq(vae_crc32(0, s, SAMPLE_LEN), ref_crc32(s, SAMPLE_LEN));
+    uint32_t c = 0;
+    for (size_t at = 0; at < SAMPLE_LEN; at += 777)
+        c = vae_crc32(c, s + at, SAMPLE_LEN - at < 777 ? SAMPLE_LEN - at : 777);
+    ck_assert_uint_eq(c, ref_crc32(s, SAMPLE_LEN));
+    free(s);
+}
+END_TEST
+
+START_TEST(test_adler32)
+{
+    ck_assert_uint_eq(vae_adler32(1, "Wikipedia", 9), 0x11E60398u);
+    ck_assert_uint_eq(vae_adler32(1, "", 0), 1);
+    uint8_t *s = sample_bytes(SAMPLE_LEN);
+    ck_assert_uint_eq(vae_adler32(1, s, SAMPLE_LEN), ref_adler32(s, SAMPLE_LEN));
+    ck_assert_uint_eq(vae_adler32(vae_adler32(1, s, 12345), s + 12345, SAMPLE_LEN - 12345),
+                      ref_adler32(s, SAMPLE_LEN));
+    /* All 0xFF is the worst case for the deferred modulo. */
+    memset(s, 0xFF, SAMPLE_LEN);
+    ck_assert_uint_eq(vae_adler32(1, s, SAMPLE_LEN), ref_adler32(s, SAMPLE_LEN));
+    free(s);
+}
+END_TEST
+
+/* ---------------------------------------------------- gzip fixtures */
+
+/* Gunzips a fixture and compares it with the first n generated sample bytes;
+ * expect_btype is the type of the first deflate block (-1: don't check). */
+static void check_sample_fixture(const char *name, size_t n, int expect_btype)
+{
+    size_t len, out_len = 0;
+    uint8_t *gz = fixture(name, &len), *out = NULL;
+    ck_assert_uint_ge(len, 18);
+    if (expect_btype >= 0) {
+        ck_assert_uint_eq(gz[3], 0); /* no optional header fields: block starts at 10 */
+        ck_assert_int_eq(gz[10] >> 1 & 3, expect_btype);
+    }
+    int rc = vae_gunzip(gz, len, &out, &out_len, 1 << 20);
+    ck_assert_msg(rc == 0, "%s: %s", name, vae_last_error());
+    ck_assert_uint_eq(out_len, n);
+    uint8_t *s = sample_bytes(n);
+    ck_assert_int_eq(memcmp(out, s, n), 0);
+    free(s);
+    free(out);
+    free(gz);
+}
+
+START_TEST(test_gunzip_gzip1_dynamic)
+{
+    check_sample_fixture("sample-1.gz", SAMPLE_LEN, 2);
+}
+END_TEST
+
+START_TEST(test_gunzip_gzip9_with_name)
+{
+    size_t len;
+    uint8_t *gz = fixture("sample-9.gz", &len);
+    ck_assert_uint_eq(gz[3], 0x08); /* FNAME */
+    ck_assert_str_eq((const char *)gz + 10, "sample.bin");
+    free(gz);
+    check_sample_fixture("sample-9.gz", SAMPLE_LEN, -1);
+}
+END_TEST
+
+START_TEST(test_gunzip_fixed_huffman)
+{
+    check_sample_fixture("sample-fixed.gz", SAMPLE_LEN, 1);
+}
+END_TEST
+
+START_TEST(test_gunzip_stored_fixture)
+{
+    check_sample_fixture("sample-stored.gz", 5000, 0);
+}
+END_TEST
+
+/* Stored blocks built by hand: 65535 bytes, an empty block, 4465 bytes. */
+START_TEST(test_gunzip_stored_by_hand)
+{
+    const size_t n = 70000, first = 65535;
+    uint8_t *s = sample_bytes(n);
+    uint8_t *d = malloc(n + 15);
+    size_t k = 0;
+    d[k++] = 0; /* BFINAL 0, BTYPE 00, padding to the byte boundary */
+    d[k++] = 0xFF, d[k++] = 0xFF, d[k++] = 0x00, d[k++] = 0x00;
+    memcpy(d + k, s, first);
+    k += first;
+    d[k++] = 0;
+    d[k++] = 0x00, d[k++] = 0x00, d[k++] = 0xFF, d[k++] = 0xFF;
+    d[k++] = 1; /* BFINAL 1, BTYPE 00 */
+    size_t rest = n - first;
+    d[k++] = (uint8_t)rest, d[k++] = (uint8_t)(rest >> 8);
+    d[k++] = (uint8_t)~rest, d[k++] = (uint8_t)(~rest >> 8);
+    memcpy(d + k, s + first, rest);
+    k += rest;
+    size_t len, out_len;
+    uint8_t *gz = gzip_wrap(d, k, s, n, &len), *out;
+    ck_assert_int_eq(vae_gunzip(gz, len, &out, &out_len, n), 0);
+    ck_assert_uint_eq(out_len, n);
+    ck_assert_int_eq(memcmp(out, s, n), 0);
+    free(out);
+
+    /* NLEN that is not the complement of LEN. */
+    gz[10 + 3] ^= 1;
+    ck_assert_int_eq(vae_gunzip(gz, len, &out, &out_len, n), VAE_ERR_FORMAT);
+    ck_assert_error_contains("invalid stored block lengths");
+    ck_assert_ptr_null(out);
+    free(gz);
+    free(d);
+    free(s);
+}
+END_TEST
+
+START_TEST(test_gunzip_concatenated_members)
+{
+    size_t len, out_len;
+    uint8_t *gz = fixture("multi.gz", &len), *out;
+    ck_assert_int_eq(vae_gunzip(gz, len, &out, &out_len, 100), 0);
+    ck_assert_uint_eq(out_len, 27);
+    ck_assert_int_eq(memcmp(out, "first member\nsecond member\n", 27), 0);
+    free(out);
+    /* Zero padding after the last member is ignored, as gzip does... */
+    uint8_t *padded = calloc(len + 100, 1);
+    memcpy(padded, gz, len);
+    ck_assert_int_eq(vae_gunzip(padded, len + 100, &out, &out_len, 100), 0);
+    ck_assert_uint_eq(out_len, 27);
+    free(out);
+    /* ...but other trailing bytes are not. */
+    padded[len + 50] = 'x';
+    ck_assert_int_eq(vae_gunzip(padded, len + 100, &out, &out_len, 100), VAE_ERR_FORMAT);
+    ck_assert_error_contains("trailing garbage");
+    free(padded);
+    free(gz);
+}
+END_TEST
+
+/* A member with every optional header field (RFC 1952 section 2.3.1): the
+ * deflate data of sample-1.gz behind a hand-made header. */
+START_TEST(test_gunzip_all_header_fields)
+{
+    size_t len, out_len;
+    uint8_t *gz = fixture("sample-1.gz", &len), *out;
+    static const uint8_t head[] = {0x1F, 0x8B, 8, 0x1F /* FTEXT|FHCRC|FEXTRA|FNAME|FCOMMENT */,
+                                   1, 2, 3, 4, 0, 255,
+                                   5, 0, 'A', 'B', 2, 0, 'x' /* XLEN 5: one subfield */,
+                                   'n', 'a', 'm', 'e', 0, 'h', 'i', '!', 0};
+    size_t h = sizeof head;
+    uint8_t *g = malloc(h + 2 + len - 10);
+    memcpy(g, head, h);
+    uint32_t hcrc = ref_crc32(g, h);
+    g[h] = (uint8_t)hcrc, g[h + 1] = (uint8_t)(hcrc >> 8);
+    memcpy(g + h + 2, gz + 10, len - 10);
+    size_t glen = h + 2 + len - 10;
+    ck_assert_int_eq(vae_gunzip(g, glen, &out, &out_len, SAMPLE_LEN), 0);
+    uint8_t *s = sample_bytes(SAMPLE_LEN);
+    ck_assert_uint_eq(out_len, SAMPLE_LEN);
+    ck_assert_int_eq(memcmp(out, s, SAMPLE_LEN), 0);
+    free(out);
+    /* A wrong header CRC is refused. */
+    g[h] ^= 0x40;
+    ck_assert_int_eq(vae_gunzip(g, glen, &out, &out_len, SAMPLE_LEN), VAE_ERR_FORMAT);
+    ck_assert_error_contains("header CRC");
+    /* A name that never ends is a truncated header. */
+    ck_assert_int_eq(vae_gunzip(g, 20, &out, &out_len, SAMPLE_LEN), VAE_ERR_FORMAT);
+    ck_assert_error_contains("truncated header");
+    free(s);
+    free(g);
+    free(gz);
+}
+END_TEST
+
+START_TEST(test_gunzip_bad_trailer)
+{
+    size_t len, out_len;
+    uint8_t *gz = fixture("sample-1.gz", &len), *out = (uint8_t *)1;
+    gz[len - 8] ^= 0x01; /* CRC-32 */
+    ck_assert_int_eq(vae_gunzip(gz, len, &out, &out_len, 1 << 20), VAE_ERR_FORMAT);
+    ck_assert_error_contains("CRC-32 mismatch");
+    ck_assert_ptr_null(out);
+    gz[len - 8] ^= 0x01;
+    gz[len - 4] ^= 0x01; /* ISIZE */
+    ck_assert_int_eq(vae_gunzip(gz, len, &out, &out_len, 1 << 20), VAE_ERR_FORMAT);
+    ck_assert_error_contains("length mismatch");
+    free(gz);
+}
+END_TEST
+
+START_TEST(test_gunzip_truncated)
+{
+    size_t len, out_len;
+    uint8_t *gz = fixture("sample-1.gz", &len), *out;
+    for (size_t cut = 0; cut < len; cut += (cut < 40 || cut > len - 40) ? 1 : 97) {
+        uint8_t *copy = malloc(cut ? cut : 1); /* exact size, so ASan sees any over-read */
+        memcpy(copy, gz, cut);
+        out = (uint8_t *)1;
+        int rc = vae_gunzip(copy, cut, &out, &out_len, 1 << 20);
+        ck_assert_msg(rc == VAE_ERR_FORMAT, "cut at %zu: rc %d", cut, rc);
+        ck_assert_ptr_null(out);
+        free(copy);
+    }
+    free(gz);
+}
+END_TEST
+
+START_TEST(test_gunzip_limit)
+{
+    size_t len, out_len;
+    uint8_t *gz = fixture("sample-1.gz", &len), *out;
+    ck_assert_int_eq(vae_gunzip(gz, len, &out, &out_len, SAMPLE_LEN - 1), VAE_ERR_FORMAT);
+    ck_assert_error_contains("exceeds the limit of 99999 bytes");
+    ck_assert_int_eq(vae_gunzip(gz, len, &out, &out_len, SAMPLE_LEN), 0);
+    ck_assert_uint_eq(out_len, SAMPLE_LEN);
+    free(out);
+    ck_assert_uint_eq(le32(gz + len - 4), SAMPLE_LEN); /* the ISIZE field */
+    free(gz);
+
+    /* gzip -n of empty input, made by the real gzip: fits a limit of 0. */
+    static const uint8_t empty[] = {0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x03,
+                                    0x03, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00};
+    ck_assert_int_eq(vae_gunzip(empty, sizeof empty, &out, &out_len, 0), 0);
+    ck_assert_uint_eq(out_len, 0);
+    free(out);
+    /* gzip -n of "a": does not fit a limit of 0. */
+    static const uint8_t one[] = {0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x03, 0x4b,
+                                  0x04, 0x00, 0x43, 0xbe, 0xb7, 0xe8, 0x01, 0x00, 0x00, 0x00};
+    ck_assert_int_eq(vae_gunzip(one, sizeof one, &out, &out_len, 0), VAE_ERR_FORMAT);
+    ck_assert_error_contains("exceeds the limit of 0 bytes");
+    ck_assert_int_eq(vae_gunzip(one, sizeof one, &out, &out_len, 1), 0);
+    ck_assert_uint_eq(out_len, 1);
+    ck_assert_int_eq(out[0], 'a');
+    free(out);
+}
+END_TEST
+
+START_TEST(test_gunzip_untrusted_isize)
+{
+    size_t len, out_len;
+    uint8_t *gz = fixture("sample-1.gz", &len), *out;
+    /* Re-point ISIZE at 1 byte or 4 GiB - 1: the output must not depend on it
+     * (the trailer check then fails, but only after decoding all the data). */
+    put_le32(gz + len - 4, 1);
+    ck_assert_int_eq(vae_gunzip(gz, len, &out, &out_len, 1 << 20), VAE_ERR_FORMAT);
+    ck_assert_error_contains("length mismatch");
+    put_le32(gz + len - 4, 0xFFFFFFFFu);
+    ck_assert_int_eq(vae_gunzip(gz, len, &out, &out_len, (size_t)1 << 40), VAE_ERR_FORMAT);
+    ck_assert_error_contains("length mismatch");
+    free(gz);
+}
+END_TEST
+
+START_TEST(test_gunzip_not_gzip)
+{
+    uint8_t *out;
+    size_t out_len;
+    ck_assert_int_eq(vae_gunzip((const uint8_t *)"", 0, &out, &out_len, 10), VAE_ERR_FORMAT);
+    ck_assert_int_eq(vae_gunzip((const uint8_t *)"hello world, not gzip", 21, &out, &out_len, 10),
+                     VAE_ERR_FORMAT);
+    ck_assert_error_contains("not gzip data");
+    static const uint8_t method7[] = {0x1f, 0x8b, 0x07, 0, 0, 0, 0, 0, 0, 3, 3, 0,
+                                      0,    0,    0,    0, 0, 0, 0, 0};
+    ck_assert_int_eq(vae_gunzip(method7, sizeof method7, &out, &out_len, 10), VAE_ERR_FORMAT);
+    ck_assert_error_contains("compression method 7");
+}
+END_TEST
+
+/* ------------------------------------------------------ raw inflate */
+
+/* The deflate data inside sample-9.gz (after the header with its name). */
+START_TEST(test_inflate_raw_stream)
+{
+    size_t len, out_len, used;
+    uint8_t *gz = fixture("sample-9.gz", &len);
+    size_t start = 10 + strlen((const char *)gz + 10) + 1, dlen = len - start - 8;
+    uint8_t *out = malloc(SAMPLE_LEN);
+    ck_assert_int_eq(vae_inflate(gz + start, dlen, out, SAMPLE_LEN, &out_len, &used), 0);
+    ck_assert_uint_eq(out_len, SAMPLE_LEN);
+    ck_assert_uint_eq(used, dlen); /* stops exactly where the trailer begins */
+    uint8_t *s = sample_bytes(SAMPLE_LEN);
+    ck_assert_int_eq(memcmp(out, s, SAMPLE_LEN), 0);
+    ck_assert_int_eq(vae_inflate(gz + start, dlen, out, SAMPLE_LEN - 1, &out_len, NULL),
+                     VAE_ERR_FORMAT);
+    ck_assert_error_contains("output exceeds 99999 bytes");
+    ck_assert_uint_le(out_len, SAMPLE_LEN - 1);
+    free(s);
+    free(out);
+    free(gz);
+}
+END_TEST
+
+/* Fixed-Huffman streams built bit by bit from RFC 1951 section 3.2.6:
+ * literals 0-143 are 8-bit codes from 00110000, lengths 256-279 7-bit codes
+ * from 0000000, distances 5-bit codes equal to their symbol. */
+START_TEST(test_inflate_hand_made_fixed)
+{
+    uint8_t out[16];
+    size_t out_len, used;
+    bit_writer w = {{0}, 0};
+    put_bits(&w, 1, 1);             /* BFINAL */
+    put_bits(&w, 1, 2);             /* BTYPE 01 */
+    put_code(&w, 0x30 + 'a', 8);    /* literal 'a' */
+    put_code(&w, 259 - 256, 7);     /* length 5 */
+    put_code(&w, 0, 5);             /* distance 1: overlaps its own output */
+    put_code(&w, 0, 7);             /* end of block */
+    size_t n = (w.bit + 7) / 8;
+    ck_assert_int_eq(vae_inflate(w.buf, n, out, sizeof out, &out_len, &used), 0);
+    ck_assert_uint_eq(out_len, 6);
+    ck_assert_int_eq(memcmp(out, "aaaaaa", 6), 0);
+    ck_assert_uint_eq(used, n);
+
+    /* The same match with nothing before it reaches too far back. */
+    bit_writer bad = {{0}, 0};
+    put_bits(&bad, 1, 1);
+    put_bits(&bad, 1, 2);
+    put_code(&bad, 259 - 256, 7);
+    put_code(&bad, 0, 5);
+    put_code(&bad, 0, 7);
+    ck_assert_int_eq(vae_inflate(bad.buf, (bad.bit + 7) / 8, out, sizeof out, &out_len, NULL),
+                     VAE_ERR_FORMAT);
+    ck_assert_error_contains("invalid distance too far back");
+
+    /* Distance symbol 30 exists in the fixed code but is invalid. */
+    bit_writer d30 = {{0}, 0};
+    put_bits(&d30, 1, 1);
+    put_bits(&d30, 1, 2);
+    put_code(&d30, 0x30 + 'a', 8);
+    put_code(&d30, 257 - 256, 7);
+    put_code(&d30, 30, 5);
+    put_code(&d30, 0, 7);
+    ck_assert_int_eq(vae_inflate(d30.buf, (d30.bit + 7) / 8, out, sizeof out, &out_len, NULL),
+                     VAE_ERR_FORMAT);
+    ck_assert_error_contains("invalid distance code");
+
+    /* Block type 3 is reserved. */
+    uint8_t type3 = 0x07;
+    ck_assert_int_eq(vae_inflate(&type3, 1, out, sizeof out, &out_len, NULL), VAE_ERR_FORMAT);
+    ck_assert_error_contains("invalid block type");
+
+    /* A stream that stops inside a block. */
+    ck_assert_int_eq(vae_inflate(w.buf, 2, out, sizeof out, &out_len, NULL), VAE_ERR_FORMAT);
+    ck_assert_error_contains("unexpected end");
+    ck_assert_int_eq(vae_inflate(w.buf, 0, out, sizeof out, &out_len, NULL), VAE_ERR_FORMAT);
+}
+END_TEST
+
+/* Dynamic-block headers that zlib also rejects. */
+START_TEST(test_inflate_bad_dynamic_header)
+{
+    uint8_t out[16];
+    size_t out_len;
+    /* HLIT = 30 + 257 = 287 literal/length codes: more than 286. */
+    bit_writer w = {{0}, 0};
+    put_bits(&w, 1, 1);
+    put_bits(&w, 2, 2);
+    put_bits(&w, 30, 5);
+    put_bits(&w, 0, 5);
+    put_bits(&w, 0, 4);
+    ck_assert_int_eq(vae_inflate(w.buf, 8, out, sizeof out, &out_len, NULL), VAE_ERR_FORMAT);
+    ck_assert_error_contains("too many length or distance symbols");
+
+    /* A code-length code with all 4 given lengths 1: over-subscribed. */
+    bit_writer o = {{0}, 0};
+    put_bits(&o, 1, 1);
+    put_bits(&o, 2, 2);
+    put_bits(&o, 0, 5);
+    put_bits(&o, 0, 5);
+    put_bits(&o, 0, 4);
+    for (int i = 0; i < 4; i++) put_bits(&o, 1, 3);
+    ck_assert_int_eq(vae_inflate(o.buf, 8, out, sizeof out, &out_len, NULL), VAE_ERR_FORMAT);
+    ck_assert_error_contains("invalid code lengths set");
+
+    /* Code-length code {16: 1 bit, 17: 1 bit} (complete), then a repeat (16)
+     * as the very first length: nothing to repeat. */
+    bit_writer r = {{0}, 0};
+    put_bits(&r, 1, 1);
+    put_bits(&r, 2, 2);
+    put_bits(&r, 0, 5);
+    put_bits(&r, 0, 5);
+    put_bits(&r, 0, 4);
+    put_bits(&r, 1, 3); /* symbol 16: length 1 -> code 0 */
+    put_bits(&r, 1, 3); /* symbol 17: length 1 -> code 1 */
+    put_bits(&r, 0, 3);
+    put_bits(&r, 0, 3);
+    put_code(&r, 0, 1); /* 16 */
+    put_bits(&r, 0, 2);
+    ck_assert_int_eq(vae_inflate(r.buf, 8, out, sizeof out, &out_len, NULL), VAE_ERR_FORMAT);
+    ck_assert_error_contains("invalid bit length repeat");
+}
+END_TEST
+
+/* ------------------------------------------------------------ files */
+
+START_TEST(test_read_file_errors)
+{
+    char dir[64], path[128];
+    make_temp_dir(dir, sizeof dir);
+    uint8_t *data = (uint8_t *)1;
+    size_t len = 7;
+
+    snprintf(path, sizeof path, "%s/missing", dir);
+    ck_assert_int_eq(vae_read_file(path, &data, &len, 100), VAE_ERR_IO);
+    char expect[256];
+    snprintf(expect, sizeof expect, "%s: cannot open: %s", path, strerror(ENOENT));
+    ck_assert_str_eq(vae_last_error(), expect);
+    ck_assert_ptr_null(data);
+
+    ck_assert_int_eq(vae_read_file(dir, &data, &len, 100), VAE_ERR_IO);
+    snprintf(expect, sizeof expect, "%s: is a directory", dir);
+    ck_assert_str_eq(vae_last_error(), expect);
+
+    snprintf(path, sizeof path, "%s/ten", dir);
+    spit(path, "0123456789", 10);
+    ck_assert_int_eq(vae_read_file(path, &data, &len, 9), VAE_ERR_IO);
+    snprintf(expect, sizeof expect, "%s: larger than the limit of 9 bytes", path);
+    ck_assert_str_eq(vae_last_error(), expect);
+    ck_assert_int_eq(vae_read_file(path, &data, &len, 10), 0);
+    ck_assert_uint_eq(len, 10);
+    ck_assert_int_eq(memcmp(data, "0123456789", 10), 0);
+    free(data);
+
+    snprintf(path, sizeof path, "%s/empty", dir);
+    spit(path, "", 0);
+    ck_assert_int_eq(vae_read_file(path, &data, &len, 0), 0);
+    ck_assert_uint_eq(len, 0);
+    ck_assert_ptr_nonnull(data);
+    free(data);
+    remove_temp_dir(dir);
+}
+END_TEST
+
+START_TEST(test_read_file_maybe_gz)
+{
+    char path[512];
+    uint8_t *data;
+    size_t len;
+    snprintf(path, sizeof path, "%s/sample-9.gz", VAE_TEST_DATA_DIR);
+    ck_assert_int_eq(vae_read_file_maybe_gz(path, &data, &len, SAMPLE_LEN), 0);
+    uint8_t *s = sample_bytes(SAMPLE_LEN);
+    ck_assert_uint_eq(len, SAMPLE_LEN);
+    ck_assert_int_eq(memcmp(data, s, SAMPLE_LEN), 0);
+    free(data);
+    /* Inflating past the limit; a compressed file already above it. */
+    ck_assert_int_eq(vae_read_file_maybe_gz(path, &data, &len, 50000), VAE_ERR_FORMAT);
+    ck_assert_error_starts(path);
+    ck_assert_error_contains("exceeds the limit of 50000 bytes");
+    ck_assert_int_eq(vae_read_file_maybe_gz(path, &data, &len, 1000), VAE_ERR_IO);
+    ck_assert_error_starts(path);
+    ck_assert_error_contains("larger than the limit of 1000 bytes");
+
+    /* A plain file passes through; a corrupted .gz names the file. */
+    char dir[64];
+    make_temp_dir(dir, sizeof dir);
+    snprintf(path, sizeof path, "%s/plain", dir);
+    spit(path, s, 5000);
+    ck_assert_int_eq(vae_read_file_maybe_gz(path, &data, &len, 5000), 0);
+    ck_assert_uint_eq(len, 5000);
+    ck_assert_int_eq(memcmp(data, s, 5000), 0);
+    free(data);
+    ck_assert_int_eq(vae_read_file_maybe_gz(path, &data, &len, 4999), VAE_ERR_IO);
+    ck_assert_error_contains("larger than the limit of 4999 bytes");
+
+    size_t glen;
+    uint8_t *gz = fixture("sample-1.gz", &glen);
+    gz[glen / 2] ^= 0x10;
+    snprintf(path, sizeof path, "%s/broken.gz", dir);
+    spit(path, gz, glen);
+    ck_assert_int_eq(vae_read_file_maybe_gz(path, &data, &len, SAMPLE_LEN), VAE_ERR_FORMAT);
+    ck_assert_error_starts(path);
+    ck_assert_error_contains("gzip: ");
+    free(gz);
+    free(s);
+    remove_temp_dir(dir);
+}
+END_TEST
+
+/* -------------------------------------------------------------- IDX */
+
+/* An IDX images file (magic 0x00000803) of count images of rows x cols,
+ * pixel (i, r, c) = (i*31 + r*7 + c*3) mod 256, as in make_fixtures.py. */
+static uint8_t *idx_images_bytes(uint32_t count, uint32_t rows, uint32_t cols, size_t *len)
+{
+    size_t n = (size_t)count * rows * cols;
+    uint8_t *b = malloc(16 + n);
+    put_be32(b, 0x803);
+    put_be32(b + 4, count);
+    put_be32(b + 8, rows);
+    put_be32(b + 12, cols);
+    size_t k = 16;
+    for (uint32_t i = 0; i < count; i++)
+        for (uint32_t r = 0; r < rows; r++)
+            for (uint32_t c = 0; c < cols; c++) b[k++] = (uint8_t)((i * 31 + r * 7 + c * 3) & 0xFF);
+    *len = k;
+    return b;
+}
+
+static uint8_t *idx_labels_bytes(uint32_t count, size_t *len)
+{
+    uint8_t *b = malloc(8 + count);
+    put_be32(b, 0x801);
+    put_be32(b + 4, count);
+    for (uint32_t i = 0; i < count; i++) b[8 + i] = (uint8_t)(i % 10);
+    *len = 8 + count;
+    return b;
+}
+
+/* Checks images against the formula, for images first..first+count-1. */
+static void check_formula_images(const vae_images *im, int first, int count, int rows, int cols)
+{
+    ck_assert_int_eq(im->count, count);
+    ck_assert_int_eq(im->rows, rows);
+    ck_assert_int_eq(im->cols, cols);
+    ck_assert_int_eq(im->channels, 1);
+    for (int i = 0; i < count; i++)
+        for (int r = 0; r < rows; r++)
+            for (int c = 0; c < cols; c++)
+                ck_assert_int_eq(im->pixels[((size_t)i * rows + r) * cols + c],
+                                 ((first + i) * 31 + r * 7 + c * 3) & 0xFF);
+}
+
+START_TEST(test_idx_images_plain)
+{
+    char dir[64], path[128];
+    make_temp_dir(dir, sizeof dir);
+    snprintf(path, sizeof path, "%s/images", dir);
+    size_t len;
+    uint8_t *b = idx_images_bytes(3, 2, 4, &len);
+    ck_assert_uint_eq(len, 16 + 24);
+    spit(path, b, len);
+    vae_images im;
+    ck_assert_int_eq(vae_idx_read_images(path, &im), 0);
+    check_formula_images(&im, 0, 3, 2, 4);
+    ck_assert_ptr_null(im.labels);
+    vae_images_free(&im);
+    ck_assert_ptr_null(im.pixels);
+    ck_assert_int_eq(im.count, 0);
+    vae_images_free(&im); /* safe twice */
+    free(b);
+    remove_temp_dir(dir);
+}
+END_TEST
+
+START_TEST(test_idx_gz_fixture)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/mnist-t10k-only/t10k-images-idx3-ubyte.gz", VAE_TEST_DATA_DIR);
+    vae_images im;
+    ck_assert_int_eq(vae_idx_read_images(path, &im), 0);
+    check_formula_images(&im, 0, 20, 4, 5);
+    vae_images_free(&im);
+
+    snprintf(path, sizeof path, "%s/mnist-t10k-only/t10k-labels-idx1-ubyte.gz", VAE_TEST_DATA_DIR);
+    uint8_t *labels;
+    int count;
+    ck_assert_int_eq(vae_idx_read_labels(path, &labels, &count), 0);
+    ck_assert_int_eq(count, 20);
+    for (int i = 0; i < 20; i++) ck_assert_int_eq(labels[i], i % 10);
+    free(labels);
+
+    /* Reading labels as images (and back) is refused with the dimensions. */
+    vae_images wrong;
+    ck_assert_int_eq(vae_idx_read_images(path, &wrong), VAE_ERR_FORMAT);
+    ck_assert_error_starts(path);
+    ck_assert_error_contains("1 dimensions");
+}
+END_TEST
+
+START_TEST(test_idx_labels_plain)
+{
+    char dir[64], path[128];
+    make_temp_dir(dir, sizeof dir);
+    snprintf(path, sizeof path, "%s/labels", dir);
+    size_t len;
+    uint8_t *b = idx_labels_bytes(13, &len);
+    spit(path, b, len);
+    uint8_t *labels;
+    int count;
+    ck_assert_int_eq(vae_idx_read_labels(path, &labels, &count), 0);
+    ck_assert_int_eq(count, 13);
+    ck_assert_int_eq(memcmp(labels, b + 8, 13), 0);
+    free(labels);
+    /* Truncated by one label. */
+    spit(path, b, len - 1);
+    ck_assert_int_eq(vae_idx_read_labels(path, &labels, &count), VAE_ERR_FORMAT);
+    ck_assert_error_starts(path);
+    ck_assert_error_contains("IDX data is 12 bytes, but the header says 13");
+    ck_assert_ptr_null(labels);
+    ck_assert_int_eq(count, 0);
+    free(b);
+    remove_temp_dir(dir);
+}
+END_TEST
+
+/* Writes bytes to dir/name and expects vae_idx_read_images to fail with code
+ * and a message starting with the path and containing text. */
+static void expect_idx_error(const char *dir, const uint8_t *bytes, size_t len, int code,
+                             const char *text)
+{
+    char path[128];
+    snprintf(path, sizeof path, "%s/bad", dir);
+    spit(path, bytes, len);
+    vae_images im;
+    memset(&im, 0xAB, sizeof im);
+    int rc = vae_idx_read_images(path, &im);
+    ck_assert_msg(rc == code, "expected %d for \"%s\", got %d (%s)", code, text, rc,
+                  vae_last_error());
+    ck_assert_error_starts(path);
+    ck_assert_error_contains(text);
+    ck_assert_ptr_null(im.pixels);
+}
+
+START_TEST(test_idx_malformed)
+{
+    char dir[64];
+    make_temp_dir(dir, sizeof dir);
+    size_t len;
+    uint8_t *b = idx_images_bytes(3, 2, 4, &len);
+
+    expect_idx_error(dir, b, 0, VAE_ERR_FORMAT, "truncated header");
+    expect_idx_error(dir, b, 3, VAE_ERR_FORMAT, "truncated header");
+    expect_idx_error(dir, b, 12, VAE_ERR_FORMAT, "truncated header");
+    expect_idx_error(dir, b, len - 1, VAE_ERR_FORMAT,
+                     "IDX data is 23 bytes, but the header says 24");
+
+    uint8_t *longer = malloc(len + 1);
+    memcpy(longer, b, len);
+    longer[len] = 0;
+    expect_idx_error(dir, longer, len + 1, VAE_ERR_FORMAT,
+                     "IDX data is 25 bytes, but the header says 24");
+    free(longer);
+
+    uint8_t h[16];
+    memcpy(h, b, 16);
+    put_be32(h, 0x12345678);
+    expect_idx_error(dir, h, 16, VAE_ERR_FORMAT, "not an IDX file (magic 0x12345678)");
+    put_be32(h, 0x00000D03); /* float, 3 dims: a real IDX type we do not read */
+    expect_idx_error(dir, h, 16, VAE_ERR_UNSUPPORTED,
+                     "IDX type 0x0d not supported (expected unsigned byte)");
+    put_be32(h, 0x00000802);
+    expect_idx_error(dir, h, 16, VAE_ERR_FORMAT, "2 dimensions");
+
+    /* Zero, overflowing and too large dimensions are refused before any
+     * allocation: the file holds only the 16-byte header. */
+    memcpy(h, b, 16);
+    put_be32(h + 8, 0);
+    expect_idx_error(dir, h, 16, VAE_ERR_FORMAT, "dimension 1 is zero");
+    put_be32(h + 4, 0x7FFFFFFF);
+    put_be32(h + 8, 0x7FFFFFFF);
+    put_be32(h + 12, 0x7FFFFFFF); /* product about 2^93: overflows size_t */
+    expect_idx_error(dir, h, 16, VAE_ERR_FORMAT, "exceed the limit");
+    put_be32(h + 4, 65537);
+    put_be32(h + 8, 128);
+    put_be32(h + 12, 128); /* 2^30 + 16384 bytes: just above the 1 GiB cap */
+    expect_idx_error(dir, h, 16, VAE_ERR_FORMAT, "exceed the limit");
+    put_be32(h + 4, 0x80000000u); /* does not fit the int count */
+    expect_idx_error(dir, h, 16, VAE_ERR_FORMAT, "too large");
+    free(b);
+    remove_temp_dir(dir);
+}
+END_TEST
+
+START_TEST(test_idx_missing_and_corrupt_gz)
+{
+    vae_images im;
+    ck_assert_int_eq(vae_idx_read_images("/nonexistent/vae/images", &im), VAE_ERR_IO);
+    ck_assert_error_starts("/nonexistent/vae/images: cannot open");
+
+    char dir[64], path[128];
+    make_temp_dir(dir, sizeof dir);
+    size_t len;
+    uint8_t *gz = fixture("mnist-t10k-only/t10k-images-idx3-ubyte.gz", &len);
+    gz[len - 6] ^= 0x01; /* the CRC-32 */
+    snprintf(path, sizeof path, "%s/images.gz", dir);
+    spit(path, gz, len);
+    ck_assert_int_eq(vae_idx_read_images(path, &im), VAE_ERR_FORMAT);
+    ck_assert_error_starts(path);
+    ck_assert_error_contains("CRC-32 mismatch");
+    free(gz);
+    remove_temp_dir(dir);
+}
+END_TEST
+
+/* ---------------------------------------------------------- datasets */
+
+START_TEST(test_dataset_t10k_only_split)
+{
+    char dir[512];
+    snprintf(dir, sizeof dir, "%s/mnist-t10k-only", VAE_TEST_DATA_DIR);
+    vae_dataset ds;
+    int rc = vae_dataset_load_mnist_dir(dir, &ds);
+    ck_assert_msg(rc == 0, "%s", vae_last_error());
+    ck_assert_int_eq(ds.split_from_test, 1);
+    /* 20 images, fewer than 10,000: the first 90% (18) train, 2 test. */
+    check_formula_images(&ds.train, 0, 18, 4, 5);
+    check_formula_images(&ds.test, 18, 2, 4, 5);
+    ck_assert_ptr_nonnull(ds.train.labels);
+    ck_assert_ptr_nonnull(ds.test.labels);
+    for (int i = 0; i < 18; i++) ck_assert_int_eq(ds.train.labels[i], i % 10);
+    for (int i = 0; i < 2; i++) ck_assert_int_eq(ds.test.labels[i], (18 + i) % 10);
+    vae_dataset_free(&ds);
+    ck_assert_ptr_null(ds.train.pixels);
+    ck_assert_ptr_null(ds.test.pixels);
+    vae_dataset_free(&ds);
+}
+END_TEST
+
+/* The shipped Fashion-MNIST test set: 10,000 images of 28x28 with 1,000 of
+ * each of the 10 classes (as its documentation states), split 9,000/1,000. */
+START_TEST(test_dataset_shipped_fashion_mnist)
+{
+    vae_dataset ds;
+    int rc = vae_dataset_load_mnist_dir(VAE_TEST_MNIST_DIR, &ds);
+    ck_assert_msg(rc == 0, "%s", vae_last_error());
+    ck_assert_int_eq(ds.split_from_test, 1);
+    ck_assert_int_eq(ds.train.count, 9000);
+    ck_assert_int_eq(ds.test.count, 1000);
+    ck_assert_int_eq(ds.train.rows, 28);
+    ck_assert_int_eq(ds.train.cols, 28);
+    ck_assert_int_eq(ds.test.rows, 28);
+    ck_assert_int_eq(ds.test.cols, 28);
+    int per_class[10] = {0};
+    for (int i = 0; i < 9000; i++) {
+        ck_assert_int_lt(ds.train.labels[i], 10);
+        per_class[ds.train.labels[i]]++;
+    }
+    for (int i = 0; i < 1000; i++) {
+        ck_assert_int_lt(ds.test.labels[i], 10);
+        per_class[ds.test.labels[i]]++;
+    }
+    for (int k = 0; k < 10; k++) ck_assert_int_eq(per_class[k], 1000);
+    vae_dataset_free(&ds);
+}
+END_TEST
+
+/* A folder with all four files, written here, plain and gzip mixed. */
+START_TEST(test_dataset_full_dir)
+{
+    char dir[64], path[128];
+    make_temp_dir(dir, sizeof dir);
+    size_t len;
+    uint8_t *b = idx_images_bytes(5, 3, 2, &len);
+    snprintf(path, sizeof path, "%s/train-images-idx3-ubyte", dir);
+    spit(path, b, len);
+    free(b);
+    b = idx_labels_bytes(5, &len);
+    snprintf(path, sizeof path, "%s/train-labels-idx1-ubyte", dir);
+    spit(path, b, len);
+    free(b);
+    b = idx_images_bytes(4, 3, 2, &len);
+    snprintf(path, sizeof path, "%s/t10k-images-idx3-ubyte", dir);
+    spit(path, b, len);
+    free(b);
+
+    vae_dataset ds;
+    /* No test labels: they stay NULL. */
+    ck_assert_int_eq(vae_dataset_load_mnist_dir(dir, &ds), 0);
+    ck_assert_int_eq(ds.split_from_test, 0);
+    check_formula_images(&ds.train, 0, 5, 3, 2);
+    check_formula_images(&ds.test, 0, 4, 3, 2);
+    ck_assert_ptr_nonnull(ds.train.labels);
+    ck_assert_ptr_null(ds.test.labels);
+    vae_dataset_free(&ds);
+
+    /* Test labels whose count differs from the images'. */
+    b = idx_labels_bytes(3, &len);
+    snprintf(path, sizeof path, "%s/t10k-labels-idx1-ubyte", dir);
+    spit(path, b, len);
+    free(b);
+    ck_assert_int_eq(vae_dataset_load_mnist_dir(dir, &ds), VAE_ERR_FORMAT);
+    ck_assert_error_starts(path);
+    ck_assert_error_contains("3 labels");
+    ck_assert_ptr_null(ds.train.pixels);
+    ck_assert_int_eq(ds.train.count, 0);
+
+    /* Test images of another size. */
+    remove(path);
+    b = idx_images_bytes(4, 2, 3, &len);
+    snprintf(path, sizeof path, "%s/t10k-images-idx3-ubyte", dir);
+    spit(path, b, len);
+    free(b);
+    ck_assert_int_eq(vae_dataset_load_mnist_dir(dir, &ds), VAE_ERR_FORMAT);
+    ck_assert_error_starts(dir);
+    ck_assert_error_contains("3x2");
+    remove_temp_dir(dir);
+}
+END_TEST
+
+START_TEST(test_dataset_missing)
+{
+    vae_dataset ds;
+    ck_assert_int_eq(vae_dataset_load_mnist_dir("/nonexistent/vae-data", &ds), VAE_ERR_IO);
+    ck_assert_error_starts("/nonexistent/vae-data: cannot open");
+
+    char dir[64], path[128];
+    make_temp_dir(dir, sizeof dir);
+    ck_assert_int_eq(vae_dataset_load_mnist_dir(dir, &ds), VAE_ERR_IO);
+    char expect[256];
+    snprintf(expect, sizeof expect,
+             "%s: no train-images-idx3-ubyte[.gz] or t10k-images-idx3-ubyte[.gz] found", dir);
+    ck_assert_str_eq(vae_last_error(), expect);
+
+    snprintf(path, sizeof path, "%s/file", dir);
+    spit(path, "x", 1);
+    ck_assert_int_eq(vae_dataset_load_mnist_dir(path, &ds), VAE_ERR_IO);
+    ck_assert_error_contains("not a directory");
+    remove_temp_dir(dir);
+}
+END_TEST
+
+/* ---------------------------------------------------------- pictures */
+
+/* Parses a binary PNM written by the code under test: magic, width, height
+ * and maxval separated by single whitespace (no comments in our output),
+ * then one whitespace byte and the samples. Returns the sample pointer. */
+static const uint8_t *parse_pnm(const uint8_t *f, size_t len, char *magic, int *w, int *h,
+                                int *maxval)
+{
+    int consumed = 0;
+    ck_assert_int_eq(sscanf((const char *)f, "P%c %d %d %d%n", magic, w, h, maxval, &consumed), 4);
+    ck_assert_int_lt(consumed, (int)len);
+    ck_assert_msg(f[consumed] == '\n', "one whitespace byte after maxval");
+    return f + consumed + 1;
+}
+
+/* Test pixels: a gradient that differs per channel. */
+static uint8_t *test_pixels(int w, int h, int ch)
+{
+    uint8_t *p = malloc((size_t)w * h * ch);
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++)
+            for (int c = 0; c < ch; c++)
+                p[((size_t)y * w + x) * ch + c] = (uint8_t)(x * 17 + y * 29 + c * 85);
+    return p;
+}
+
+START_TEST(test_pnm_round_trip)
+{
+    char dir[64], path[128];
+    make_temp_dir(dir, sizeof dir);
+    for (int ch = 1; ch <= 3; ch += 2) {
+        uint8_t *px = test_pixels(7, 5, ch);
+        snprintf(path, sizeof path, "%s/out.pnm", dir);
+        ck_assert_int_eq(vae_write_pnm(path, px, 7, 5, ch), 0);
+        size_t len;
+        uint8_t *f = slurp(path, &len);
+        char magic;
+        int w, h, maxval;
+        const uint8_t *data = parse_pnm(f, len, &magic, &w, &h, &maxval);
+        ck_assert_int_eq(magic, ch == 1 ? '5' : '6');
+        ck_assert_int_eq(w, 7);
+        ck_assert_int_eq(h, 5);
+        ck_assert_int_eq(maxval, 255);
+        ck_assert_uint_eq((size_t)(f + len - data), (size_t)7 * 5 * ch);
+        ck_assert_int_eq(memcmp(data, px, (size_t)7 * 5 * ch), 0);
+        free(f);
+        free(px);
+    }
+    remove_temp_dir(dir);
+}
+END_TEST
+
+START_TEST(test_write_image_by_extension)
+{
+    char dir[64], path[128];
+    make_temp_dir(dir, sizeof dir);
+    uint8_t *grey = test_pixels(4, 3, 1), *rgb = test_pixels(4, 3, 3);
+    size_t len;
+    uint8_t *f;
+    char magic;
+    int w, h, maxval;
+
+    snprintf(path, sizeof path, "%s/a.PGM", dir); /* case-insensitive */
+    ck_assert_int_eq(vae_write_image(path, grey, 4, 3, 1), 0);
+    f = slurp(path, &len);
+    parse_pnm(f, len, &magic, &w, &h, &maxval);
+    ck_assert_int_eq(magic, '5');
+    free(f);
+
+    ck_assert_int_eq(vae_write_image(path, rgb, 4, 3, 3), VAE_ERR_ARG);
+    ck_assert_error_starts(path);
+
+    /* .ppm from grey: every sample repeated as R, G, B. */
+    snprintf(path, sizeof path, "%s/b.ppm", dir);
+    ck_assert_int_eq(vae_write_image(path, grey, 4, 3, 1), 0);
+    f = slurp(path, &len);
+    const uint8_t *d = parse_pnm(f, len, &magic, &w, &h, &maxval);
+    ck_assert_int_eq(magic, '6');
+    ck_assert_uint_eq((size_t)(f + len - d), 36);
+    for (int i = 0; i < 12; i++)
+        for (int c = 0; c < 3; c++) ck_assert_int_eq(d[3 * i + c], grey[i]);
+    free(f);
+
+    snprintf(path, sizeof path, "%s/c.pnm", dir);
+    ck_assert_int_eq(vae_write_image(path, rgb, 4, 3, 3), 0);
+    f = slurp(path, &len);
+    parse_pnm(f, len, &magic, &w, &h, &maxval);
+    ck_assert_int_eq(magic, '6');
+    free(f);
+
+    snprintf(path, sizeof path, "%s/d.Png", dir);
+    ck_assert_int_eq(vae_write_image(path, rgb, 4, 3, 3), 0);
+    f = slurp(path, &len);
+    ck_assert_int_eq(memcmp(f, "\x89PNG\r\n\x1a\n", 8), 0);
+    free(f);
+
+    snprintf(path, sizeof path, "%s/e.jpg", dir);
+    ck_assert_int_eq(vae_write_image(path, rgb, 4, 3, 3), VAE_ERR_ARG);
+    char expect[256];
+    snprintf(expect, sizeof expect, "%s: unknown image extension (use .png, .ppm or .pgm)", path);
+    ck_assert_str_eq(vae_last_error(), expect);
+    ck_assert_int_eq(access(path, F_OK), -1);
+
+    snprintf(path, sizeof path, "%s/f.png", dir);
+    ck_assert_int_eq(vae_write_image(path, rgb, 0, 3, 3), VAE_ERR_ARG);
+    ck_assert_int_eq(vae_write_image(path, rgb, 4, 3, 2), VAE_ERR_ARG);
+    ck_assert_int_eq(vae_write_png(path, NULL, 4, 3, 3), VAE_ERR_ARG);
+
+    snprintf(path, sizeof path, "%s/no/such/dir/g.png", dir);
+    ck_assert_int_eq(vae_write_image(path, rgb, 4, 3, 3), VAE_ERR_IO);
+    ck_assert_error_starts(path);
+    ck_assert_error_contains("cannot write");
+    free(grey);
+    free(rgb);
+    remove_temp_dir(dir);
+}
+END_TEST
+
+/* Reads a PNG written by vae_write_png and checks it against the PNG spec
+ * with code of its own: chunk CRCs by the bitwise reference, the IHDR
+ * fields, the zlib header, stored blocks decoded here, the Adler-32 by the
+ * reference, filter bytes 0 and the rows equal to the pixels. */
+static void check_png_file(const char *path, const uint8_t *px, int width, int height, int ch)
+{
+    size_t len;
+    uint8_t *f = slurp(path, &len);
+    ck_assert_uint_ge(len, 8);
+    ck_assert_int_eq(memcmp(f, "\x89PNG\r\n\x1a\n", 8), 0);
+    size_t at = 8, zlen = 0;
+    uint8_t *z = malloc(len);
+    int saw_ihdr = 0, saw_iend = 0, idat_chunks = 0;
+    while (at < len) {
+        ck_assert_uint_ge(len - at, 12);
+        uint32_t n = be32(f + at);
+        ck_assert_uint_le(n, len - at - 12);
+        const uint8_t *type = f + at + 4, *data = f + at + 8;
+        ck_assert_uint_eq(be32(data + n), ref_crc32(type, 4 + (size_t)n));
+        if (!memcmp(type, "IHDR", 4)) {
+            ck_assert_int_eq(at, 8); /* IHDR comes first */
+            ck_assert_uint_eq(n, 13);
+            ck_assert_uint_eq(be32(data), (uint32_t)width);
+            ck_assert_uint_eq(be32(data + 4), (uint32_t)height);
+            ck_assert_int_eq(data[8], 8);
+            ck_assert_int_eq(data[9], ch == 1 ? 0 : 2);
+            ck_assert_int_eq(data[10], 0);
+            ck_assert_int_eq(data[11], 0);
+            ck_assert_int_eq(data[12], 0);
+            saw_ihdr = 1;
+        } else if (!memcmp(type, "IDAT", 4)) {
+            memcpy(z + zlen, data, n);
+            zlen += n;
+            idat_chunks++;
+        } else if (!memcmp(type, "IEND", 4)) {
+            ck_assert_uint_eq(n, 0);
+            ck_assert_uint_eq(at + 12, len); /* IEND ends the file */
+            saw_iend = 1;
+        }
+        at += 12 + (size_t)n;
+    }
+    ck_assert(saw_ihdr && saw_iend && idat_chunks >= 1);
+
+    /* zlib (RFC 1950): CM 8, FCHECK, no dictionary. */
+    ck_assert_uint_ge(zlen, 6);
+    ck_assert_int_eq(z[0] & 15, 8);
+    ck_assert_int_eq((z[0] * 256 + z[1]) % 31, 0);
+    ck_assert_int_eq(z[1] & 0x20, 0);
+    size_t raw_len = (size_t)height * (1 + (size_t)width * ch), got = 0, zp = 2;
+    uint8_t *raw = malloc(raw_len);
+    int final = 0, blocks = 0;
+    while (!final) {
+        ck_assert_uint_lt(zp + 5, zlen);
+        final = z[zp] & 1;
+        ck_assert_int_eq(z[zp] >> 1 & 3, 0); /* stored */
+        unsigned n = z[zp + 1] | z[zp + 2] << 8, nn = z[zp + 3] | z[zp + 4] << 8;
+        ck_assert_uint_eq(n, ~nn & 0xFFFF);
+        zp += 5;
+        ck_assert_uint_le(n, raw_len - got);
+        ck_assert_uint_le(zp + n, zlen);
+        memcpy(raw + got, z + zp, n);
+        got += n;
+        zp += n;
+        blocks++;
+    }
+    ck_assert_uint_eq(got, raw_len);
+    ck_assert_uint_eq(zp + 4, zlen);
+    ck_assert_uint_eq(be32(z + zp), ref_adler32(raw, raw_len));
+    ck_assert_int_ge(blocks, (int)(raw_len / 65535));
+    size_t row = (size_t)width * ch;
+    for (int y = 0; y < height; y++) {
+        ck_assert_int_eq(raw[(size_t)y * (row + 1)], 0);
+        ck_assert_int_eq(memcmp(raw + (size_t)y * (row + 1) + 1, px + (size_t)y * row, row), 0);
+    }
+    free(raw);
+    free(z);
+    free(f);
+}
+
+START_TEST(test_png_small)
+{
+    char dir[64], path[128];
+    make_temp_dir(dir, sizeof dir);
+    for (int ch = 1; ch <= 3; ch += 2) {
+        uint8_t *px = test_pixels(7, 5, ch);
+        snprintf(path, sizeof path, "%s/small.png", dir);
+        ck_assert_int_eq(vae_write_png(path, px, 7, 5, ch), 0);
+        check_png_file(path, px, 7, 5, ch);
+        free(px);
+    }
+    uint8_t one = 200;
+    ck_assert_int_eq(vae_write_png(path, &one, 1, 1, 1), 0);
+    check_png_file(path, &one, 1, 1, 1);
+    remove_temp_dir(dir);
+}
+END_TEST
+
+/* More than 65535 bytes of filtered rows: several stored blocks, split in
+ * the middle of rows. */
+START_TEST(test_png_multiblock)
+{
+    char dir[64], path[128];
+    make_temp_dir(dir, sizeof dir);
+    uint8_t *px = test_pixels(300, 257, 3);
+    snprintf(path, sizeof path, "%s/big.png", dir);
+    ck_assert_int_eq(vae_write_png(path, px, 300, 257, 3), 0);
+    check_png_file(path, px, 300, 257, 3);
+    free(px);
+    remove_temp_dir(dir);
+}
+END_TEST
+
+Suite *vae_io_suite(void)
+{
+    Suite *s = suite_create("io");
+    TCase *tc = tcase_create("checksums");
+    tcase_add_test(tc, test_crc32_check_value);
+    tcase_add_test(tc, test_crc32_matches_bitwise_reference);
+    tcase_add_test(tc, test_adler32);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("gzip");
+    tcase_set_timeout(tc, 30);
+    tcase_add_test(tc, test_gunzip_gzip1_dynamic);
+    tcase_add_test(tc, test_gunzip_gzip9_with_name);
+    tcase_add_test(tc, test_gunzip_fixed_huffman);
+    tcase_add_test(tc, test_gunzip_stored_fixture);
+    tcase_add_test(tc, test_gunzip_stored_by_hand);
+    tcase_add_test(tc, test_gunzip_concatenated_members);
+    tcase_add_test(tc, test_gunzip_all_header_fields);
+    tcase_add_test(tc, test_gunzip_bad_trailer);
+    tcase_add_test(tc, test_gunzip_truncated);
+    tcase_add_test(tc, test_gunzip_limit);
+    tcase_add_test(tc, test_gunzip_untrusted_isize);
+    tcase_add_test(tc, test_gunzip_not_gzip);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("inflate");
+    tcase_add_test(tc, test_inflate_raw_stream);
+    tcase_add_test(tc, test_inflate_hand_made_fixed);
+    tcase_add_test(tc, test_inflate_bad_dynamic_header);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("files");
+    tcase_add_test(tc, test_read_file_errors);
+    tcase_add_test(tc, test_read_file_maybe_gz);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("idx");
+    tcase_add_test(tc, test_idx_images_plain);
+    tcase_add_test(tc, test_idx_gz_fixture);
+    tcase_add_test(tc, test_idx_labels_plain);
+    tcase_add_test(tc, test_idx_malformed);
+    tcase_add_test(tc, test_idx_missing_and_corrupt_gz);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("datasets");
+    tcase_set_timeout(tc, 30);
+    tcase_add_test(tc, test_dataset_t10k_only_split);
+    tcase_add_test(tc, test_dataset_shipped_fashion_mnist);
+    tcase_add_test(tc, test_dataset_full_dir);
+    tcase_add_test(tc, test_dataset_missing);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("pictures");
+    tcase_add_test(tc, test_pnm_round_trip);
+    tcase_add_test(tc, test_write_image_by_extension);
+    tcase_add_test(tc, test_png_small);
+    tcase_add_test(tc, test_png_multiblock);
+    suite_add_tcase(s, tc);
+    return s;
+}

@@ -1,0 +1,371 @@
+/* check_model.c - the whole model: gradients of every layer against central
+ * finite differences of an independent double-precision forward pass, model
+ * files (round trip, corruption, truncation), and training that learns. */
+#include <check.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "model.h"
+
+#ifndef VAE_TEST_DATA_DIR
+#define VAE_TEST_DATA_DIR "tests/data"
+#endif
+
+/* ------------------------------------------- double-precision reference */
+
+static double act_ref(double v, int act)
+{
+    if (act == 1) return v > 0 ? v : 0;
+    if (act == 2) return tanh(v);
+    return v;
+}
+
+/* y[out] = act(W x + b) for one row, W and b read from the float parameters
+ * p (possibly perturbed through the double copy pd). */
+static void linear_ref(const vae_linear *L, const double *pd, const double *x, double *y)
+{
+    for (int o = 0; o < L->out; o++) {
+        double s = pd[L->b + o];
+        for (int i = 0; i < L->in; i++) s += pd[L->w + (size_t)o * L->in + i] * x[i];
+        y[o] = act_ref(s, L->act);
+    }
+}
+
+/* The batch's summed loss for parameters pd, with the noise of (stream, step)
+ * exactly as the engine draws it. */
+static double loss_ref(const vae_model *m, const double *pd, const float *x, int B, uint32_t stream,
+                       uint64_t step)
+{
+    double total = 0;
+    int D = m->input_dim, Z = m->latent;
+    double a[256], b[256];
+    for (int r = 0; r < B; r++) {
+        for (int i = 0; i < D; i++) a[i] = x[r * D + i];
+        for (int l = 0; l < m->n_layers; l++) {
+            linear_ref(&m->enc[l], pd, a, b);
+            memcpy(a, b, sizeof(double) * (size_t)m->enc[l].out);
+        }
+        double z[64], kl = 0;
+        for (int j = 0; j < Z; j++) {
+            double mu = a[j], lv = a[Z + j];
+            double eps = vae_normal(m->seed, stream, step, (uint32_t)r, (uint32_t)j);
+            z[j] = mu + exp(0.5 * lv) * eps;
+            kl += -0.5 * (1 + lv - mu * mu - exp(lv));
+        }
+        memcpy(a, z, sizeof(double) * (size_t)Z);
+        for (int l = 0; l < m->n_layers; l++) {
+            linear_ref(&m->dec[l], pd, a, b);
+            memcpy(a, b, sizeof(double) * (size_t)m->dec[l].out);
+        }
+        double rec = 0;
+        for (int i = 0; i < D; i++) {
+            double l = a[i], xi = x[r * D + i];
+            if (m->cfg.likelihood == VAE_LIK_BERNOULLI) {
+                rec += log1p(exp(l)) - xi * l;
+            } else {
+                double mean = m->cfg.gaussian_mean == VAE_MEAN_SIGMOID ? 1 / (1 + exp(-l)) : l;
+                rec += 0.5 * (mean - xi) * (mean - xi);
+            }
+        }
+        total += rec + m->cfg.beta * kl;
+    }
+    return total;
+}
+
+static void check_gradients(vae_likelihood lik, vae_gaussian_mean mean, vae_activation act, int n_hidden)
+{
+    vae_config cfg;
+    vae_config_default(&cfg);
+    cfg.image_rows = 3;
+    cfg.image_cols = 4;
+    cfg.n_hidden = n_hidden;
+    cfg.hidden[0] = 9;
+    cfg.hidden[1] = 6;
+    cfg.latent = 5;
+    cfg.activation = act;
+    cfg.likelihood = lik;
+    cfg.gaussian_mean = mean;
+    cfg.beta = 0.7f;
+    vae_model *m;
+    ck_assert_int_eq(vae_model_create(&cfg, 11, &m), VAE_OK);
+    const int B = 4, D = 12;
+    float x[4 * 12];
+    for (int i = 0; i < B * D; i++) x[i] = (float)((i * 37 % 101) / 100.0);
+    vae_batch_stats st;
+    ck_assert_int_eq(vae_model_gradients(m, x, B, VAE_STREAM_NOISE, 3, &st), VAE_OK);
+
+    double *pd = malloc(sizeof(double) * m->n_params);
+    for (size_t i = 0; i < m->n_params; i++) pd[i] = m->params[i];
+    double l0 = loss_ref(m, pd, x, B, VAE_STREAM_NOISE, 3);
+    ck_assert_msg(fabs(l0 - st.loss) <= 1e-4 * fabs(l0) + 1e-3, "loss %g vs reference %g", st.loss, l0);
+    /* Every parameter of every layer, encoder and decoder. */
+    int bad = 0;
+    for (size_t i = 0; i < m->n_params; i++) {
+        double h = 1e-5, keep = pd[i];
+        pd[i] = keep + h;
+        double lp = loss_ref(m, pd, x, B, VAE_STREAM_NOISE, 3);
+        pd[i] = keep - h;
+        double lm = loss_ref(m, pd, x, B, VAE_STREAM_NOISE, 3);
+        pd[i] = keep;
+        double fd = (lp - lm) / (2 * h), g = m->grads[i];
+        if (fabs(g - fd) > 2e-3 * fabs(fd) + 2e-4) {
+            if (bad++ < 5) fprintf(stderr, "param %zu: gradient %g, finite difference %g\n", i, g, fd);
+        }
+    }
+    ck_assert_msg(bad == 0, "%d of %zu gradients disagree (likelihood %d, act %d)", bad, m->n_params, lik, act);
+    free(pd);
+    vae_model_free(m);
+}
+
+START_TEST(test_gradients_bernoulli_relu) { check_gradients(VAE_LIK_BERNOULLI, VAE_MEAN_SIGMOID, VAE_ACT_RELU, 1); }
+END_TEST
+START_TEST(test_gradients_bernoulli_tanh_deep) { check_gradients(VAE_LIK_BERNOULLI, VAE_MEAN_SIGMOID, VAE_ACT_TANH, 2); }
+END_TEST
+START_TEST(test_gradients_gaussian_sigmoid) { check_gradients(VAE_LIK_GAUSSIAN, VAE_MEAN_SIGMOID, VAE_ACT_RELU, 2); }
+END_TEST
+START_TEST(test_gradients_gaussian_linear_no_hidden) { check_gradients(VAE_LIK_GAUSSIAN, VAE_MEAN_LINEAR, VAE_ACT_TANH, 0); }
+END_TEST
+
+START_TEST(test_init_matches_pytorch_bounds)
+{
+    /* nn.Linear: weights and biases uniform in +-1/sqrt(fan_in). */
+    vae_config cfg;
+    vae_config_default(&cfg);
+    vae_model *m;
+    ck_assert_int_eq(vae_model_create(&cfg, 1, &m), VAE_OK);
+    ck_assert_uint_eq(m->n_params, (784 * 400 + 400) + (400 * 40 + 40) + (20 * 400 + 400) + (400 * 784 + 784));
+    const vae_linear *L = &m->enc[0];
+    double bound = 1 / sqrt(784.0), sum = 0, sum2 = 0, maxabs = 0;
+    size_t n = (size_t)L->in * L->out;
+    for (size_t i = 0; i < n; i++) {
+        double w = m->params[L->w + i];
+        sum += w;
+        sum2 += w * w;
+        if (fabs(w) > maxabs) maxabs = fabs(w);
+    }
+    ck_assert(maxabs <= bound);
+    ck_assert(maxabs > 0.99 * bound);
+    ck_assert(fabs(sum / n) < 0.01 * bound);
+    ck_assert(fabs(sum2 / n - bound * bound / 3) < 0.01 * bound * bound); /* variance of U(-b, b) */
+    vae_model_free(m);
+}
+END_TEST
+
+/* ------------------------------------------------------------ model files */
+
+static vae_model *small_trained_model(void)
+{
+    vae_config cfg;
+    vae_config_default(&cfg);
+    cfg.image_rows = 4;
+    cfg.image_cols = 5;
+    cfg.hidden[0] = 7;
+    cfg.latent = 3;
+    vae_model *m;
+    ck_assert_int_eq(vae_model_create(&cfg, 5, &m), VAE_OK);
+    float x[8 * 20];
+    for (int i = 0; i < 160; i++) x[i] = (float)((i * 13 % 17) / 16.0);
+    for (int s = 0; s < 3; s++) ck_assert_int_eq(vae_train_step(m, x, 8, 1e-2f, NULL), VAE_OK);
+    return m;
+}
+
+static void temp_path(char *buf, size_t n, const char *name)
+{
+    snprintf(buf, n, "/tmp/vae-test-%ld-%s", (long)getpid(), name);
+}
+
+START_TEST(test_model_round_trip)
+{
+    vae_model *m = small_trained_model();
+    char path[256];
+    temp_path(path, sizeof path, "round.model");
+    ck_assert_int_eq(vae_model_save(m, path), VAE_OK);
+    vae_model *r;
+    ck_assert_msg(vae_model_load(path, &r) == VAE_OK, "%s", vae_last_error());
+    ck_assert_int_eq(memcmp(&r->cfg, &m->cfg, sizeof m->cfg), 0);
+    ck_assert_uint_eq(r->n_params, m->n_params);
+    ck_assert_int_eq(memcmp(r->params, m->params, sizeof(float) * m->n_params), 0);
+    ck_assert_int_eq(memcmp(r->adam_m, m->adam_m, sizeof(float) * m->n_params), 0);
+    ck_assert_int_eq(memcmp(r->adam_v, m->adam_v, sizeof(float) * m->n_params), 0);
+    ck_assert_uint_eq(r->step, 3);
+    ck_assert_uint_eq(r->seed, 5);
+    /* The file is exactly header + 3 arrays + CRC. */
+    FILE *f = fopen(path, "rb");
+    fseek(f, 0, SEEK_END);
+    ck_assert_int_eq(ftell(f), 112 + 12 * (long)m->n_params + 4);
+    fclose(f);
+    /* No temporary file is left beside it. */
+    char tmp_glob[300];
+    snprintf(tmp_glob, sizeof tmp_glob, "ls %s.tmp.* >/dev/null 2>&1", path);
+    ck_assert_int_ne(system(tmp_glob), 0);
+    remove(path);
+    vae_model_free(m);
+    vae_model_free(r);
+}
+END_TEST
+
+static void write_bytes(const char *path, const uint8_t *data, size_t n)
+{
+    FILE *f = fopen(path, "wb");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_uint_eq(fwrite(data, 1, n, f), n);
+    fclose(f);
+}
+
+static uint8_t *read_bytes(const char *path, size_t *n)
+{
+    FILE *f = fopen(path, "rb");
+    ck_assert_ptr_nonnull(f);
+    fseek(f, 0, SEEK_END);
+    *n = (size_t)ftell(f);
+    fseek(f, 0, SEEK_SET);
+    uint8_t *d = malloc(*n);
+    ck_assert_uint_eq(fread(d, 1, *n, f), *n);
+    fclose(f);
+    return d;
+}
+
+START_TEST(test_model_damage_refused)
+{
+    vae_model *m = small_trained_model(), *r = NULL;
+    char path[256], bad[256];
+    temp_path(path, sizeof path, "good.model");
+    temp_path(bad, sizeof bad, "bad.model");
+    ck_assert_int_eq(vae_model_save(m, path), VAE_OK);
+    size_t n;
+    uint8_t *d = read_bytes(path, &n);
+
+    /* One flipped bit anywhere (header, parameters, trailer) is refused. */
+    size_t offsets[] = {20, 100, 200, n / 2, n - 1};
+    for (size_t i = 0; i < sizeof offsets / sizeof offsets[0]; i++) {
+        d[offsets[i]] ^= 0x10;
+        write_bytes(bad, d, n);
+        ck_assert_int_eq(vae_model_load(bad, &r), VAE_ERR_FORMAT);
+        ck_assert_ptr_null(r);
+        ck_assert_msg(strstr(vae_last_error(), bad) && strstr(vae_last_error(), "corrupted"), "%s",
+                      vae_last_error());
+        d[offsets[i]] ^= 0x10;
+    }
+    /* Truncated at several lengths. */
+    size_t lengths[] = {0, 5, 60, 116, n / 2, n - 1};
+    for (size_t i = 0; i < sizeof lengths / sizeof lengths[0]; i++) {
+        write_bytes(bad, d, lengths[i]);
+        ck_assert_int_eq(vae_model_load(bad, &r), VAE_ERR_FORMAT);
+        ck_assert_msg(strstr(vae_last_error(), bad) != NULL, "%s", vae_last_error());
+    }
+    write_bytes(bad, d, 116);
+    vae_model_load(bad, &r);
+    ck_assert_msg(strstr(vae_last_error(), "truncated"), "%s", vae_last_error());
+    /* Not a model at all. */
+    d[0] = 'X';
+    write_bytes(bad, d, n);
+    ck_assert_int_eq(vae_model_load(bad, &r), VAE_ERR_FORMAT);
+    ck_assert_msg(strstr(vae_last_error(), "not a vae model"), "%s", vae_last_error());
+    /* Missing file. */
+    remove(bad);
+    ck_assert_int_eq(vae_model_load(bad, &r), VAE_ERR_IO);
+    ck_assert_msg(strstr(vae_last_error(), bad) != NULL, "%s", vae_last_error());
+
+    free(d);
+    remove(path);
+    vae_model_free(m);
+}
+END_TEST
+
+START_TEST(test_save_failure_keeps_old_model)
+{
+    /* A save into a folder that does not exist fails cleanly and names it. */
+    vae_model *m = small_trained_model();
+    ck_assert_int_eq(vae_model_save(m, "/nonexistent-dir/x.model"), VAE_ERR_IO);
+    ck_assert(strstr(vae_last_error(), "/nonexistent-dir/x.model") != NULL);
+    vae_model_free(m);
+}
+END_TEST
+
+/* ------------------------------------------------------- training learns */
+
+static double test_loss(vae_model *m, const vae_images *test, int n)
+{
+    int D = m->input_dim;
+    float *x = malloc(sizeof(float) * (size_t)n * D);
+    vae_images_to_float(test->pixels, (size_t)n * D, x);
+    double total = 0;
+    for (int s = 0; s < n; s += 100) {
+        vae_batch_stats st;
+        ck_assert_int_eq(vae_eval_batch(m, x + (size_t)s * D, n - s < 100 ? n - s : 100, VAE_STREAM_EVAL, 0,
+                                        (uint32_t)s, &st), VAE_OK);
+        total += st.loss;
+    }
+    free(x);
+    return total / n;
+}
+
+typedef struct {
+    double test_loss[8];
+    int epochs;
+} epoch_log;
+
+static int log_epoch(const vae_epoch_report *r, void *user)
+{
+    epoch_log *log = user;
+    log->test_loss[log->epochs++] = r->test_loss;
+    return 0;
+}
+
+START_TEST(test_two_epochs_lower_test_loss)
+{
+    vae_dataset ds;
+    ck_assert_msg(vae_dataset_load_mnist_dir("data", &ds) == VAE_OK, "%s", vae_last_error());
+    ck_assert_int_eq(ds.split_from_test, 1);
+    ck_assert_int_eq(ds.train.count, 9000);
+    ck_assert_int_eq(ds.test.count, 1000);
+    vae_config cfg;
+    vae_config_default(&cfg);
+    vae_model *m;
+    ck_assert_int_eq(vae_model_create(&cfg, 1, &m), VAE_OK);
+    double before = test_loss(m, &ds.test, 1000);
+    vae_train_options opt;
+    vae_train_options_default(&opt);
+    opt.epochs = 2;
+    epoch_log log = {{0}, 0};
+    ck_assert_int_eq(vae_train(m, &ds.train, &ds.test, &opt, log_epoch, &log), VAE_OK);
+    ck_assert_int_eq(log.epochs, 2);
+    ck_assert_int_eq(vae_model_epoch(m), 2);
+    ck_assert_uint_eq(vae_model_step(m), 2 * ((9000 + 127) / 128));
+    /* An untrained model scores ~545 nats (784 * log 2); two epochs on 9,000
+     * Fashion-MNIST images reach well under 320. */
+    fprintf(stderr, "test loss: before %.2f, epoch 1 %.2f, epoch 2 %.2f\n", before, log.test_loss[0],
+            log.test_loss[1]);
+    ck_assert_msg(before > 500, "untrained loss %g", before);
+    ck_assert_msg(log.test_loss[1] < 320, "loss after 2 epochs %g", log.test_loss[1]);
+    ck_assert(log.test_loss[1] < log.test_loss[0]);
+    vae_model_free(m);
+    vae_dataset_free(&ds);
+}
+END_TEST
+
+Suite *vae_model_suite(void)
+{
+    Suite *s = suite_create("model");
+    TCase *grads = tcase_create("gradients");
+    tcase_set_timeout(grads, 60);
+    tcase_add_test(grads, test_gradients_bernoulli_relu);
+    tcase_add_test(grads, test_gradients_bernoulli_tanh_deep);
+    tcase_add_test(grads, test_gradients_gaussian_sigmoid);
+    tcase_add_test(grads, test_gradients_gaussian_linear_no_hidden);
+    tcase_add_test(grads, test_init_matches_pytorch_bounds);
+    suite_add_tcase(s, grads);
+    TCase *files = tcase_create("files");
+    tcase_add_test(files, test_model_round_trip);
+    tcase_add_test(files, test_model_damage_refused);
+    tcase_add_test(files, test_save_failure_keeps_old_model);
+    suite_add_tcase(s, files);
+    TCase *train = tcase_create("training");
+    tcase_set_timeout(train, 600);
+    tcase_add_test(train, test_two_epochs_lower_test_loss);
+    suite_add_tcase(s, train);
+    return s;
+}
