@@ -195,8 +195,9 @@ static int build_huffman(huffman *h, const uint8_t *lens, unsigned n, unsigned *
     return left > 0 ? HUFF_INCOMPLETE : HUFF_COMPLETE;
 }
 
-/* Decode results below zero. */
-enum { DECODE_INVALID = -1, DECODE_TRUNCATED = -2 };
+/* Decode results below zero, apart from the VAE_ERR_* codes (which
+ * inflate_codes also passes on, from reserve_output). */
+enum { DECODE_INVALID = -100, DECODE_TRUNCATED = -101 };
 
 /* Decodes a code longer than FAST_BITS, or one the fast table lacks, by
  * walking the canonical code one bit at a time (as puff.c does): at each
