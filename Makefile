@@ -17,7 +17,17 @@ PREFIX  ?= /usr/local
 
 BUILD    = build
 
-LIB_SRC  = $(filter-out core/main.c,$(wildcard core/*.c)) $(wildcard simd/*.c) $(wildcard io/*.c)
+# The target decides which ISA files are built; each gets its own flags, so
+# the default build runs on any CPU of the architecture.
+TARGET  := $(shell $(CC) -dumpmachine)
+ifneq ($(filter x86_64%,$(TARGET)),)
+ISA_SRC  = simd/avx2.c simd/avx512.c
+endif
+ifneq ($(filter aarch64%,$(TARGET)),)
+ISA_SRC  = simd/neon.c
+endif
+LIB_SRC  = $(filter-out core/main.c,$(wildcard core/*.c)) simd/scalar.c simd/dispatch.c \
+           $(ISA_SRC) $(wildcard io/*.c)
 LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/%.o)
 
 TEST_SRC = $(wildcard tests/check_*.c)
@@ -25,7 +35,7 @@ TEST_OBJ = $(TEST_SRC:%.c=$(BUILD)/%.o)
 CHECK_CFLAGS := $(shell pkg-config --cflags check 2>/dev/null)
 CHECK_LIBS   := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lrt)
 
-BENCH    = bench/gemm
+BENCH    = bench/peak bench/gemm
 
 .PHONY: all check demo bench install clean
 all: libvae.a vae
@@ -36,9 +46,12 @@ $(BUILD)/cc.stamp: FORCE
 	@echo '$(CC) $(CFLAGS) $(CPPFLAGS)' | cmp -s - $@ || echo '$(CC) $(CFLAGS) $(CPPFLAGS)' > $@
 FORCE:
 
+$(BUILD)/simd/avx2.o:   ISA_FLAGS = -mavx2 -mfma
+$(BUILD)/simd/avx512.o: ISA_FLAGS = -mavx512f -mavx2 -mfma
+
 $(BUILD)/%.o: %.c $(BUILD)/cc.stamp
 	@mkdir -p $(dir $@)
-	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) -MMD -MP -c $< -o $@
+	$(CC) $(WARN) $(CFLAGS) $(ISA_FLAGS) $(CPPFLAGS) -MMD -MP -c $< -o $@
 
 $(BUILD)/tests/%.o: tests/%.c $(BUILD)/cc.stamp
 	@mkdir -p $(dir $@)
@@ -61,6 +74,7 @@ bench/%: bench/%.c libvae.a
 	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) -o $@ $^ $(LDLIBS)
 
 bench: $(BENCH)
+	./bench/peak
 	./bench/gemm
 
 DEMO_EPOCHS ?= 5

@@ -40,40 +40,34 @@ static float *pack_buffer(float **buf, size_t *cap, size_t floats)
 
 /* Packs the mc x kc block of op(A) at (row i0, column p0) into slivers of mr
  * rows: sliver s holds, for p = 0..kc-1, the mr values op(A)[i0+s*mr+i][p0+p]
- * one after another. Rows past mc are zero. */
-static void pack_a(vae_transpose trans, const float *a, int lda, int i0, int p0, int mc, int kc,
-                   int mr, float *dst)
+ * one after another; rows past mc are zero. A not transposed needs a
+ * transposing pack; A transposed is a copy of runs of mr values. */
+static void pack_a(const vae_kernels *k, vae_transpose trans, const float *a, int lda, int i0, int p0,
+                   int mc, int kc, float *dst)
 {
-    for (int s = 0; s < mc; s += mr) {
+    int mr = k->mr;
+    for (int s = 0; s < mc; s += mr, dst += (size_t)kc * mr) {
         int rows = mc - s < mr ? mc - s : mr;
-        for (int p = 0; p < kc; p++) {
-            for (int i = 0; i < rows; i++) {
-                size_t row = (size_t)(i0 + s + i), col = (size_t)(p0 + p);
-                dst[i] = trans ? a[col * lda + row] : a[row * lda + col];
-            }
-            for (int i = rows; i < mr; i++) dst[i] = 0.0f;
-            dst += mr;
-        }
+        if (trans)
+            k->pack_copied(a + (size_t)p0 * lda + i0 + s, lda, rows, kc, mr, dst);
+        else
+            k->pack_transposed(a + (size_t)(i0 + s) * lda + p0, lda, rows, kc, mr, dst);
     }
 }
 
 /* Packs the kc x nc block of op(B) at (row p0, column j0) into slivers of nr
- * columns: sliver s holds, for p = 0..kc-1, the nr values op(B)[p0+p][j0+s*nr+j].
- * Columns past nc are zero. */
-static void pack_b(vae_transpose trans, const float *b, int ldb, int p0, int j0, int kc, int nc,
-                   int nr, float *dst)
+ * columns: sliver s holds, for p = 0..kc-1, the nr values op(B)[p0+p][j0+s*nr+j];
+ * columns past nc are zero. */
+static void pack_b(const vae_kernels *k, vae_transpose trans, const float *b, int ldb, int p0, int j0,
+                   int kc, int nc, float *dst)
 {
-    for (int s = 0; s < nc; s += nr) {
+    int nr = k->nr;
+    for (int s = 0; s < nc; s += nr, dst += (size_t)kc * nr) {
         int cols = nc - s < nr ? nc - s : nr;
-        for (int p = 0; p < kc; p++) {
-            size_t row = (size_t)(p0 + p);
-            for (int j = 0; j < cols; j++) {
-                size_t col = (size_t)(j0 + s + j);
-                dst[j] = trans ? b[col * ldb + row] : b[row * ldb + col];
-            }
-            for (int j = cols; j < nr; j++) dst[j] = 0.0f;
-            dst += nr;
-        }
+        if (trans)
+            k->pack_transposed(b + (size_t)(j0 + s) * ldb + p0, ldb, cols, kc, nr, dst);
+        else
+            k->pack_copied(b + (size_t)p0 * ldb + j0 + s, ldb, cols, kc, nr, dst);
     }
 }
 
@@ -90,8 +84,7 @@ static void scale_c(int m, int n, float beta, float *c, int ldc)
 /* The unpacked triple loop, used only when the packing buffers cannot be
  * allocated: slow, but correct and allocation-free. */
 static void gemm_unpacked(vae_transpose ta, vae_transpose tb, int m, int n, int k, float alpha,
-                          const float *a, int lda, const float *b, int ldb, float beta, float *c,
-                          int ldc)
+                          const float *a, int lda, const float *b, int ldb, float beta, float *c, int ldc)
 {
     for (int i = 0; i < m; i++)
         for (int j = 0; j < n; j++) {
@@ -106,13 +99,15 @@ static void gemm_unpacked(vae_transpose ta, vae_transpose tb, int m, int n, int 
         }
 }
 
-/* One MC x NC block of C from packed A and B: the two inner loops. Edge
- * tiles go through a local MR x NR buffer so the microkernel only ever sees
- * whole tiles. */
+/* One MC x NC block of C from packed A and B: the two inner loops. The
+ * microkernel handles the edge tiles (m < mr or n < nr) itself. When the
+ * problem is the transpose of the caller's (c_transposed: element (i, j)
+ * lives at c[j * ldc + i]), each tile is computed locally and stored
+ * transposed. */
 static void macro_kernel(const vae_kernels *k, int mc, int nc, int kc, float alpha, float beta,
-                         const float *a_packed, const float *b_packed, float *c, int ldc)
+                         const float *a_packed, const float *b_packed, float *c, int ldc, int c_transposed)
 {
-    _Alignas(64) float edge[16 * 64]; /* mr * nr <= 1024 */
+    _Alignas(64) float tile[VAE_MAX_MR * VAE_MAX_NR];
     int mr = k->mr, nr = k->nr;
     for (int jr = 0; jr < nc; jr += nr) {
         int cols = nc - jr < nr ? nc - jr : nr;
@@ -120,24 +115,52 @@ static void macro_kernel(const vae_kernels *k, int mc, int nc, int kc, float alp
         for (int ir = 0; ir < mc; ir += mr) {
             int rows = mc - ir < mr ? mc - ir : mr;
             const float *a_sliver = a_packed + (size_t)ir * kc;
-            float *c_tile = c + (size_t)ir * ldc + jr;
-            if (rows == mr && cols == nr) {
-                k->gemm_microkernel(kc, a_sliver, b_sliver, c_tile, ldc, alpha, beta);
-                continue;
-            }
-            k->gemm_microkernel(kc, a_sliver, b_sliver, edge, nr, alpha, 0.0f);
-            for (int i = 0; i < rows; i++) {
-                float *crow = c_tile + (size_t)i * ldc;
-                const float *erow = edge + (size_t)i * nr;
-                if (beta == 0.0f)
-                    for (int j = 0; j < cols; j++) crow[j] = erow[j];
-                else
-                    for (int j = 0; j < cols; j++) crow[j] = erow[j] + beta * crow[j];
+            if (!c_transposed) {
+                k->gemm_microkernel(rows, cols, kc, a_sliver, b_sliver, c + (size_t)ir * ldc + jr, ldc, alpha,
+                                    beta);
+            } else {
+                k->gemm_microkernel(mr, nr, kc, a_sliver, b_sliver, tile, nr, alpha, 0.0f);
+                k->store_tile_transposed(rows, cols, tile, nr, c + (size_t)jr * ldc + ir, ldc, beta);
             }
         }
     }
 }
 
+/* The three outer loops (see the top of this file), over packed buffers. */
+static void gemm_blocked(const vae_kernels *kern, vae_transpose trans_a, vae_transpose trans_b, int m, int n,
+                         int k, float alpha, const float *a, int lda, const float *b, int ldb, float beta,
+                         float *c, int ldc, int c_transposed, float *a_packed, float *b_packed)
+{
+    int mc_max = kern->mc, kc_max = kern->kc, nc_max = kern->nc;
+    for (int jc = 0; jc < n; jc += nc_max) {
+        int nc = n - jc < nc_max ? n - jc : nc_max;
+        for (int pc = 0; pc < k; pc += kc_max) {
+            int kc = k - pc < kc_max ? k - pc : kc_max;
+            /* The first k block applies the caller's beta; later ones add. */
+            float beta_block = pc == 0 ? beta : 1.0f;
+            pack_b(kern, trans_b, b, ldb, pc, jc, kc, nc, b_packed);
+            for (int ic = 0; ic < m; ic += mc_max) {
+                int mc = m - ic < mc_max ? m - ic : mc_max;
+                pack_a(kern, trans_a, a, lda, ic, pc, mc, kc, a_packed);
+                float *c_block = c_transposed ? c + (size_t)jc * ldc + ic : c + (size_t)ic * ldc + jc;
+                macro_kernel(kern, mc, nc, kc, alpha, beta_block, a_packed, b_packed, c_block, ldc,
+                             c_transposed);
+            }
+        }
+    }
+}
+
+/* The share of a tile grid's work that is useful: m x n inside whole tiles. */
+static double tile_efficiency(int m, int n, int mr, int nr)
+{
+    return (double)m / ((m + mr - 1) / mr * mr) * (double)n / ((n + nr - 1) / nr * nr);
+}
+
+/* A problem whose n is thin next to the register tile's nr (the VAE's 20-
+ * and 40-wide layers against nr = 32) wastes most of each tile. Its
+ * transpose, C^T = op(B)^T op(A)^T, puts the thin side along mr instead;
+ * computing that and storing each tile transposed changes neither the
+ * result nor the order of any sum. */
 void vae_sgemm(vae_transpose trans_a, vae_transpose trans_b, int m, int n, int k, float alpha,
                const float *a, int lda, const float *b, int ldb, float beta, float *c, int ldc)
 {
@@ -148,29 +171,18 @@ void vae_sgemm(vae_transpose trans_a, vae_transpose trans_b, int m, int n, int k
     }
     const vae_kernels *kern = vae_kernels_active();
     int mr = kern->mr, nr = kern->nr;
-    int mc_max = kern->mc, kc_max = kern->kc, nc_max = kern->nc;
-    size_t a_floats = (size_t)((mc_max + mr - 1) / mr * mr) * (size_t)kc_max;
-    size_t b_floats = (size_t)((nc_max + nr - 1) / nr * nr) * (size_t)kc_max;
+    size_t a_floats = (size_t)((kern->mc + mr - 1) / mr * mr) * (size_t)kern->kc;
+    size_t b_floats = (size_t)((kern->nc + nr - 1) / nr * nr) * (size_t)kern->kc;
     float *a_packed = pack_buffer(&pack_a_buf, &pack_a_cap, a_floats);
     float *b_packed = pack_buffer(&pack_b_buf, &pack_b_cap, b_floats);
     if (!a_packed || !b_packed) {
         gemm_unpacked(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
         return;
     }
-
-    for (int jc = 0; jc < n; jc += nc_max) {
-        int nc = n - jc < nc_max ? n - jc : nc_max;
-        for (int pc = 0; pc < k; pc += kc_max) {
-            int kc = k - pc < kc_max ? k - pc : kc_max;
-            /* The first k block applies the caller's beta; later ones add. */
-            float beta_block = pc == 0 ? beta : 1.0f;
-            pack_b(trans_b, b, ldb, pc, jc, kc, nc, nr, b_packed);
-            for (int ic = 0; ic < m; ic += mc_max) {
-                int mc = m - ic < mc_max ? m - ic : mc_max;
-                pack_a(trans_a, a, lda, ic, pc, mc, kc, mr, a_packed);
-                macro_kernel(kern, mc, nc, kc, alpha, beta_block, a_packed, b_packed,
-                             c + (size_t)ic * ldc + jc, ldc);
-            }
-        }
-    }
+    if (tile_efficiency(n, m, mr, nr) > 1.15 * tile_efficiency(m, n, mr, nr))
+        gemm_blocked(kern, !trans_b, !trans_a, n, m, k, alpha, b, ldb, a, lda, beta, c, ldc, 1, a_packed,
+                     b_packed);
+    else
+        gemm_blocked(kern, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, 0, a_packed,
+                     b_packed);
 }

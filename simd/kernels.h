@@ -25,14 +25,30 @@ typedef struct vae_adam_params {
 typedef struct vae_kernels {
     const char *name;
 
-    /* GEMM register tile and cache blocking, used by the frame in core/gemm.c.
-     * The microkernel computes one full mr x nr tile of C:
-     *     C[0:mr, 0:nr] = alpha * A_panel * B_panel + beta * C
-     * where A_panel is kc columns of mr values (packed column by column) and
-     * B_panel is kc rows of nr values. With beta == 0 it never reads C. */
+    /* GEMM register tile and cache blocking, used by the frame in core/gemm.c
+     * (BLIS's microkernel contract). The microkernel computes one tile of C:
+     *     C[0:m, 0:n] = alpha * A_panel * B_panel + beta * C[0:m, 0:n]
+     * where A_panel is kc columns of mr values (packed column by column, rows
+     * past m zero) and B_panel is kc rows of nr values (columns past n zero),
+     * with m <= mr and n <= nr. It writes only the m x n corner of C, and with
+     * beta == 0 it never reads C (which may hold NaN). */
     int mr, nr, mc, kc, nc;
-    void (*gemm_microkernel)(int kc, const float *a_panel, const float *b_panel, float *c,
-                             int ldc, float alpha, float beta);
+    void (*gemm_microkernel)(int m, int n, int kc, const float *a_panel, const float *b_panel,
+                             float *c, int ldc, float alpha, float beta);
+    /* The packing that copies runs (op(A) transposed, op(B) not transposed):
+     *     dst[p * width + r] = src[p * ld + r]   for r < count, p < kc
+     *     dst[p * width + r] = 0                 for count <= r < width      */
+    void (*pack_copied)(const float *src, int ld, int count, int kc, int width, float *dst);
+    /* The packing that transposes (op(A) not transposed, op(B) transposed):
+     *     dst[p * width + r] = src[r * ld + p]   for r < rows, p < kc
+     *     dst[p * width + r] = 0                 for rows <= r < width
+     * width is mr or nr. */
+    void (*pack_transposed)(const float *src, int ld, int rows, int kc, int width, float *dst);
+    /* Writes the transpose of an m x n tile (rows ld_tile apart) to C:
+     *     C[j][i] = tile[i][j] + beta * C[j][i]    (tile only when beta == 0)
+     * for i < m <= mr, j < n <= nr; the frame's store for a transposed problem. */
+    void (*store_tile_transposed)(int m, int n, const float *tile, int ld_tile, float *c, int ldc,
+                                  float beta);
 
     /* y[r, j] = act(y[r, j] + bias[j]) for r < rows, j < cols (in place). */
     void (*bias_act_forward)(int rows, int cols, float *y, int ldy, const float *bias, int act);
@@ -75,8 +91,38 @@ typedef struct vae_kernels {
                         const vae_adam_params *hp);
 } vae_kernels;
 
-/* The tables each ISA file defines (only those this build compiled). */
+/* The largest register tile any table may declare (the frame keeps a local
+ * tile of this size). */
+#define VAE_MAX_MR 16
+#define VAE_MAX_NR 64
+
+/* Writes an m x n corner of a tile computed in a local buffer (row stride
+ * ld_tile) to C: C = tile + beta * C, or C = tile when beta == 0. Used by
+ * the SIMD microkernels for edge tiles. */
+static inline void vae_store_tile_corner(int m, int n, const float *tile, int ld_tile, float *c, int ldc,
+                                         float beta)
+{
+    for (int i = 0; i < m; i++) {
+        float *crow = c + (size_t)i * ldc;
+        const float *trow = tile + (size_t)i * ld_tile;
+        if (beta == 0.0f)
+            for (int j = 0; j < n; j++) crow[j] = trow[j];
+        else
+            for (int j = 0; j < n; j++) crow[j] = trow[j] + beta * crow[j];
+    }
+}
+
+/* The tables each ISA file defines (only those this build compiled). An ISA
+ * table may leave an element-wise kernel NULL: dispatch then fills it from
+ * the scalar table. */
 extern const vae_kernels vae_kernels_scalar;
+#if defined(__x86_64__) || defined(_M_X64)
+extern const vae_kernels vae_kernels_avx2;
+extern const vae_kernels vae_kernels_avx512;
+#endif
+#if defined(__aarch64__)
+extern const vae_kernels vae_kernels_neon;
+#endif
 
 /* The active table; picked once from the CPU and VAE_ISA. */
 const vae_kernels *vae_kernels_active(void);

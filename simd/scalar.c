@@ -13,9 +13,9 @@
 #define SCALAR_MR 4
 #define SCALAR_NR 8
 
-/* C[4 x 8] = alpha * sum_p a_panel[p][0:4] (outer) b_panel[p][0:8] + beta * C */
-static void gemm_microkernel_scalar(int kc, const float *a_panel, const float *b_panel, float *c,
-                                    int ldc, float alpha, float beta)
+/* C[0:m, 0:n] = alpha * sum_p a_panel[p][0:4] (outer) b_panel[p][0:8] + beta * C */
+static void gemm_microkernel_scalar(int m, int n, int kc, const float *a_panel, const float *b_panel,
+                                    float *c, int ldc, float alpha, float beta)
 {
     float acc[SCALAR_MR][SCALAR_NR] = {{0}};
     for (int p = 0; p < kc; p++) {
@@ -24,12 +24,50 @@ static void gemm_microkernel_scalar(int kc, const float *a_panel, const float *b
         for (int i = 0; i < SCALAR_MR; i++)
             for (int j = 0; j < SCALAR_NR; j++) acc[i][j] += a[i] * b[j];
     }
-    for (int i = 0; i < SCALAR_MR; i++) {
+    for (int i = 0; i < m; i++) {
         float *crow = c + (size_t)i * ldc;
         if (beta == 0.0f)
-            for (int j = 0; j < SCALAR_NR; j++) crow[j] = alpha * acc[i][j];
+            for (int j = 0; j < n; j++) crow[j] = alpha * acc[i][j];
         else
-            for (int j = 0; j < SCALAR_NR; j++) crow[j] = alpha * acc[i][j] + beta * crow[j];
+            for (int j = 0; j < n; j++) crow[j] = alpha * acc[i][j] + beta * crow[j];
+    }
+}
+
+/* dst[p * width + r] = src[p * ld + r] for r < count (zero up to width), p < kc. */
+static void pack_copied_scalar(const float *src, int ld, int count, int kc, int width, float *dst)
+{
+    for (int p = 0; p < kc; p++) {
+        const float *s = src + (size_t)p * ld;
+        float *d = dst + (size_t)p * width;
+        for (int r = 0; r < count; r++) d[r] = s[r];
+        for (int r = count; r < width; r++) d[r] = 0.0f;
+    }
+}
+
+/* dst[p * width + r] = src[r * ld + p] for r < rows (zero up to width), p < kc.
+ * Reads each source row in order; the writes stride by width within a
+ * sliver that stays in L1. */
+static void pack_transposed_scalar(const float *src, int ld, int rows, int kc, int width, float *dst)
+{
+    for (int r = 0; r < rows; r++) {
+        const float *s = src + (size_t)r * ld;
+        for (int p = 0; p < kc; p++) dst[(size_t)p * width + r] = s[p];
+    }
+    for (int r = rows; r < width; r++)
+        for (int p = 0; p < kc; p++) dst[(size_t)p * width + r] = 0.0f;
+}
+
+/* C[j][i] = tile[i][j] (+ beta * C[j][i]) for i < m, j < n; walks C in
+ * memory order. */
+static void store_tile_transposed_scalar(int m, int n, const float *tile, int ld_tile, float *c, int ldc,
+                                         float beta)
+{
+    for (int j = 0; j < n; j++) {
+        float *crow = c + (size_t)j * ldc;
+        for (int i = 0; i < m; i++) {
+            float t = tile[(size_t)i * ld_tile + j];
+            crow[i] = beta == 0.0f ? t : t + beta * crow[i];
+        }
     }
 }
 
@@ -175,6 +213,9 @@ const vae_kernels vae_kernels_scalar = {
     .name = "scalar",
     .mr = SCALAR_MR, .nr = SCALAR_NR, .mc = 128, .kc = 256, .nc = 2048,
     .gemm_microkernel = gemm_microkernel_scalar,
+    .pack_copied = pack_copied_scalar,
+    .pack_transposed = pack_transposed_scalar,
+    .store_tile_transposed = store_tile_transposed_scalar,
     .bias_act_forward = bias_act_forward_scalar,
     .act_backward = act_backward_scalar,
     .bias_grad = bias_grad_scalar,

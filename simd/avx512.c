@@ -1,0 +1,172 @@
+/* avx512.c - kernels for x86-64 with AVX-512F (Skylake-SP and later, Zen 4/5).
+ * Compiled with -mavx512f -mavx2 -mfma and reached only through the kernel
+ * table. Kernels this file leaves NULL in its table come from scalar.c. */
+#include <immintrin.h>
+
+#include "kernels.h"
+
+/* ------------------------------------------------------------------ GEMM */
+
+/* 10 x 32 register tile: 20 zmm accumulators, 2 zmm of B, broadcasts of A
+ * folded into the FMAs; 20 FMAs per k step, more than the 8 in flight that
+ * two 4-cycle FMA pipes need. Ten rows (not twelve) divide the VAE's thin
+ * 20- and 40-wide layers exactly and waste 2 of 130 rows at a batch of 128. */
+#define AVX512_MR 10
+#define AVX512_NR 32
+
+#define ROW_FMA(i)                                            \
+    do {                                                      \
+        __m512 ai = _mm512_set1_ps(a[i]);                     \
+        c##i##a = _mm512_fmadd_ps(ai, b0, c##i##a);           \
+        c##i##b = _mm512_fmadd_ps(ai, b1, c##i##b);           \
+    } while (0)
+
+/* Stores row i of the tile: alpha * acc (+ beta * C), masked to n columns. */
+static inline void store_row(float *cr, __m512 lo, __m512 hi, __m512 va, __m512 vb, float beta,
+                             __mmask16 mask_lo, __mmask16 mask_hi)
+{
+    lo = _mm512_mul_ps(va, lo);
+    hi = _mm512_mul_ps(va, hi);
+    if (beta != 0.0f) {
+        lo = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(mask_lo, cr), lo);
+        hi = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(mask_hi, cr + 16), hi);
+    }
+    _mm512_mask_storeu_ps(cr, mask_lo, lo);
+    _mm512_mask_storeu_ps(cr + 16, mask_hi, hi);
+}
+
+/* The mask of the first n of 16 lanes (all for n >= 16, none for n <= 0). */
+static inline __mmask16 first_lanes(int n)
+{
+    return n >= 16 ? (__mmask16)0xFFFF : n <= 0 ? (__mmask16)0 : (__mmask16)((1u << n) - 1);
+}
+
+/* C[0:m, 0:n] = alpha * A_panel * B_panel + beta * C  (see kernels.h).
+ * Edge columns use masked loads and stores, edge rows are not stored. */
+static void gemm_microkernel_avx512(int m, int n, int kc, const float *a, const float *b, float *c,
+                                    int ldc, float alpha, float beta)
+{
+    __m512 z = _mm512_setzero_ps();
+    __m512 c0a = z, c0b = z, c1a = z, c1b = z, c2a = z, c2b = z, c3a = z, c3b = z, c4a = z, c4b = z;
+    __m512 c5a = z, c5b = z, c6a = z, c6b = z, c7a = z, c7b = z, c8a = z, c8b = z, c9a = z, c9b = z;
+    for (int p = 0; p < kc; p++) {
+        __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16);
+        ROW_FMA(0); ROW_FMA(1); ROW_FMA(2); ROW_FMA(3); ROW_FMA(4);
+        ROW_FMA(5); ROW_FMA(6); ROW_FMA(7); ROW_FMA(8); ROW_FMA(9);
+        a += AVX512_MR;
+        b += AVX512_NR;
+    }
+    __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
+    __mmask16 mask_lo = first_lanes(n), mask_hi = first_lanes(n - 16);
+    __m512 rows[AVX512_MR][2] = {{c0a, c0b}, {c1a, c1b}, {c2a, c2b}, {c3a, c3b}, {c4a, c4b},
+                                 {c5a, c5b}, {c6a, c6b}, {c7a, c7b}, {c8a, c8b}, {c9a, c9b}};
+    for (int i = 0; i < m; i++)
+        store_row(c + (size_t)i * ldc, rows[i][0], rows[i][1], va, vb, beta, mask_lo, mask_hi);
+}
+
+/* ------------------------------------------------------------- packing */
+
+/* Transposes the 16 x 16 block held in r[0..15] (row i in r[i]) in place:
+ * afterwards r[j] holds column j. Four rounds of shuffles, 64 in all. */
+static inline void transpose16x16(__m512 r[16])
+{
+    __m512 t[16], u[16];
+    #pragma GCC unroll 16
+    for (int i = 0; i < 16; i += 2) {
+        t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);     /* a0 b0 a1 b1 per 128-bit lane */
+        t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]); /* a2 b2 a3 b3 */
+    }
+    #pragma GCC unroll 16
+    for (int i = 0; i < 16; i += 4) {
+        __m512d t0 = _mm512_castps_pd(t[i]), t1 = _mm512_castps_pd(t[i + 1]);
+        __m512d t2 = _mm512_castps_pd(t[i + 2]), t3 = _mm512_castps_pd(t[i + 3]);
+        u[i] = _mm512_castpd_ps(_mm512_unpacklo_pd(t0, t2));     /* column 0 of 4 rows, per lane */
+        u[i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(t0, t2)); /* column 1 */
+        u[i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(t1, t3)); /* column 2 */
+        u[i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(t1, t3)); /* column 3 */
+    }
+    /* u[4g + c] lane l holds column 4l + c of rows 4g..4g+3. */
+    #pragma GCC unroll 16
+    for (int c = 0; c < 4; c++) {
+        __m512 v0 = _mm512_shuffle_f32x4(u[c], u[4 + c], 0x88);      /* cols c, c+8 of rows 0-7 */
+        __m512 v1 = _mm512_shuffle_f32x4(u[c], u[4 + c], 0xDD);      /* cols c+4, c+12 */
+        __m512 v2 = _mm512_shuffle_f32x4(u[8 + c], u[12 + c], 0x88); /* same for rows 8-15 */
+        __m512 v3 = _mm512_shuffle_f32x4(u[8 + c], u[12 + c], 0xDD);
+        r[c] = _mm512_shuffle_f32x4(v0, v2, 0x88);
+        r[c + 8] = _mm512_shuffle_f32x4(v0, v2, 0xDD);
+        r[c + 4] = _mm512_shuffle_f32x4(v1, v3, 0x88);
+        r[c + 12] = _mm512_shuffle_f32x4(v1, v3, 0xDD);
+    }
+}
+
+/* dst[p * width + r] = src[p * ld + r] for r < count (zero up to width), p < kc:
+ * masked 16-float moves. */
+static void pack_copied_avx512(const float *src, int ld, int count, int kc, int width, float *dst)
+{
+    for (int r0 = 0; r0 < width; r0 += 16) {
+        __mmask16 load_mask = first_lanes(count - r0), store_mask = first_lanes(width - r0);
+        for (int p = 0; p < kc; p++)
+            _mm512_mask_storeu_ps(dst + (size_t)p * width + r0, store_mask,
+                                  _mm512_maskz_loadu_ps(load_mask, src + (size_t)p * ld + r0));
+    }
+}
+
+/* C[j][i] = tile[i][j] (+ beta * C[j][i]) for i < m, j < n: the tile (rows
+ * ld_tile apart, at most 16 x 32) is transposed 16 x 16 at a time in
+ * registers, and each column goes out as one masked store of m values. */
+static void store_tile_transposed_avx512(int m, int n, const float *tile, int ld_tile, float *c, int ldc,
+                                         float beta)
+{
+    __mmask16 row_mask = first_lanes(m);
+    __m512 vb = _mm512_set1_ps(beta);
+    for (int j0 = 0; j0 < n; j0 += 16) {
+        __m512 r[16];
+#pragma GCC unroll 16
+        for (int i = 0; i < 16; i++)
+            r[i] = i < m ? _mm512_maskz_loadu_ps(first_lanes(n - j0), tile + (size_t)i * ld_tile + j0)
+                         : _mm512_setzero_ps();
+        transpose16x16(r);
+#pragma GCC unroll 16
+        for (int q = 0; q < 16; q++) {
+            if (j0 + q >= n) break;
+            float *crow = c + (size_t)(j0 + q) * ldc;
+            __m512 v = r[q];
+            if (beta != 0.0f) v = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(row_mask, crow), v);
+            _mm512_mask_storeu_ps(crow, row_mask, v);
+        }
+    }
+}
+
+/* dst[p * width + r] = src[r * ld + p] for r < rows (zero up to width), p < kc:
+ * 16 x 16 blocks loaded row by row (masked at the ends), transposed in
+ * registers and stored 16 output values at a time. */
+static void pack_transposed_avx512(const float *src, int ld, int rows, int kc, int width, float *dst)
+{
+    for (int r0 = 0; r0 < width; r0 += 16) {
+        int lanes = width - r0 < 16 ? width - r0 : 16;
+        int valid = rows - r0 < 0 ? 0 : rows - r0 < lanes ? rows - r0 : lanes;
+        __mmask16 store_mask = (__mmask16)((1u << lanes) - 1);
+        for (int p0 = 0; p0 < kc; p0 += 16) {
+            int count = kc - p0 < 16 ? kc - p0 : 16;
+            __mmask16 load_mask = (__mmask16)((1u << count) - 1);
+            __m512 r[16];
+            #pragma GCC unroll 16
+            for (int i = 0; i < 16; i++)
+                r[i] = i < valid ? _mm512_maskz_loadu_ps(load_mask, src + (size_t)(r0 + i) * ld + p0)
+                                 : _mm512_setzero_ps();
+            transpose16x16(r);
+            #pragma GCC unroll 16
+            for (int q = 0; q < 16; q++)
+                if (q < count) _mm512_mask_storeu_ps(dst + (size_t)(p0 + q) * width + r0, store_mask, r[q]);
+        }
+    }
+}
+
+const vae_kernels vae_kernels_avx512 = {
+    .name = "avx512",
+    .mr = AVX512_MR, .nr = AVX512_NR, .mc = 240, .kc = 256, .nc = 4096,
+    .gemm_microkernel = gemm_microkernel_avx512,
+    .pack_copied = pack_copied_avx512,
+    .pack_transposed = pack_transposed_avx512,
+    .store_tile_transposed = store_tile_transposed_avx512,
+};
