@@ -6,7 +6,24 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "kernels.h"
 #include "vae.h"
+
+/* Every case runs once per kernel table this CPU has (scalar, avx2, avx512,
+ * neon, ...): the loop tests pick the table from the loop index. */
+static const vae_kernels *tables[8];
+static int n_tables;
+
+static void select_table(int index)
+{
+    n_tables = vae_kernels_available(tables, 8);
+    ck_assert_int_lt(index, 8);
+    if (index >= n_tables) index = n_tables - 1; /* fewer tables on this CPU: repeat the last */
+    ck_assert_int_eq(vae_isa_select(tables[index]->name), VAE_OK);
+}
+
+/* Back to the table the run started with (matters when Check does not fork). */
+static void restore_table(void) { vae_isa_select(getenv("VAE_ISA")); }
 
 /* A small deterministic generator for test data (not the engine's RNG). */
 static uint64_t test_rng_state = 88172645463325252ull;
@@ -78,6 +95,7 @@ static double tolerance(int k) { return 1e-6 * (k + 8); }
 
 START_TEST(test_gemm_one_by_one)
 {
+    select_table(_i);
     float a = 3.0f, b = -2.0f, c = 5.0f;
     vae_sgemm(VAE_NO_TRANS, VAE_NO_TRANS, 1, 1, 1, 0.5f, &a, 1, &b, 1, 2.0f, &c, 1);
     ck_assert_float_eq(c, 0.5f * 3.0f * -2.0f + 2.0f * 5.0f);
@@ -88,6 +106,7 @@ START_TEST(test_gemm_transposes_and_shapes)
 {
     static const int sizes[] = {1, 2, 3, 5, 7, 13, 17, 31, 64, 97, 131, 257};
     int ns = sizeof sizes / sizeof sizes[0];
+    select_table(_i / 4);
     int ta = _i & 1, tb = (_i >> 1) & 1;
     for (int trial = 0; trial < 40; trial++) {
         int m = sizes[(trial * 7 + 1) % ns], n = sizes[(trial * 5 + 3) % ns], k = sizes[(trial * 3 + 2) % ns];
@@ -95,8 +114,8 @@ START_TEST(test_gemm_transposes_and_shapes)
         float beta = trial % 4 == 0 ? 0.0f : trial % 4 == 1 ? 1.0f : trial % 4 == 2 ? -0.5f : 0.25f;
         int pad = trial % 5;
         double err = run_case(ta, tb, m, n, k, alpha, beta, pad);
-        ck_assert_msg(err <= tolerance(k), "ta=%d tb=%d m=%d n=%d k=%d alpha=%g beta=%g pad=%d: error %g",
-                      ta, tb, m, n, k, alpha, beta, pad, err);
+        ck_assert_msg(err <= tolerance(k), "%s ta=%d tb=%d m=%d n=%d k=%d alpha=%g beta=%g pad=%d: error %g",
+                      vae_isa_name(), ta, tb, m, n, k, alpha, beta, pad, err);
     }
 }
 END_TEST
@@ -104,6 +123,7 @@ END_TEST
 START_TEST(test_gemm_past_cache_blocks)
 {
     /* k past KC (256) and n past a packed sliver count, m past MC. */
+    select_table(_i / 4);
     int ta = _i & 1, tb = (_i >> 1) & 1;
     double err = run_case(ta, tb, 150, 300, 600, 1.0f, 0.5f, 3);
     ck_assert_msg(err <= tolerance(600), "error %g", err);
@@ -114,6 +134,7 @@ END_TEST
 
 START_TEST(test_gemm_alpha_zero_and_k_zero)
 {
+    select_table(_i);
     /* BLAS: with alpha = 0 or k = 0, C = beta C and A, B are not read. */
     float c[4] = {1, 2, 3, 4};
     vae_sgemm(VAE_NO_TRANS, VAE_NO_TRANS, 2, 2, 3, 0.0f, NULL, 3, NULL, 2, 2.0f, c, 2);
@@ -126,6 +147,7 @@ END_TEST
 
 START_TEST(test_gemm_vae_shapes)
 {
+    select_table(_i);
     /* The training shapes of the default model at batch 128. */
     static const int shapes[][5] = {
         {128, 400, 784, 0, 1}, {128, 40, 400, 0, 1}, {128, 400, 20, 0, 1}, {128, 784, 400, 0, 1},
@@ -135,7 +157,10 @@ START_TEST(test_gemm_vae_shapes)
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
         const int *sh = shapes[s];
         double err = run_case(sh[3], sh[4], sh[0], sh[1], sh[2], 1.0f, 0.0f, 0);
-        ck_assert_msg(err <= tolerance(sh[2]), "shape %d: error %g", (int)s, err);
+        ck_assert_msg(err <= tolerance(sh[2]), "%s shape %d: error %g", vae_isa_name(), (int)s, err);
+        /* The same shape accumulating into C (beta = 1) and scaled (alpha = -0.5). */
+        err = run_case(sh[3], sh[4], sh[0], sh[1], sh[2], -0.5f, 1.0f, 1);
+        ck_assert_msg(err <= tolerance(sh[2]), "%s shape %d beta 1: error %g", vae_isa_name(), (int)s, err);
     }
 }
 END_TEST
@@ -145,11 +170,14 @@ Suite *vae_gemm_suite(void)
     Suite *s = suite_create("gemm");
     TCase *tc = tcase_create("sgemm");
     tcase_set_timeout(tc, 120);
-    tcase_add_test(tc, test_gemm_one_by_one);
-    tcase_add_loop_test(tc, test_gemm_transposes_and_shapes, 0, 4);
-    tcase_add_loop_test(tc, test_gemm_past_cache_blocks, 0, 4);
-    tcase_add_test(tc, test_gemm_alpha_zero_and_k_zero);
-    tcase_add_test(tc, test_gemm_vae_shapes);
+    tcase_add_checked_fixture(tc, NULL, restore_table);
+    /* Loop indices: table (x4 with the transposes); tables this CPU lacks
+     * repeat the last one. */
+    tcase_add_loop_test(tc, test_gemm_one_by_one, 0, 4);
+    tcase_add_loop_test(tc, test_gemm_transposes_and_shapes, 0, 16);
+    tcase_add_loop_test(tc, test_gemm_past_cache_blocks, 0, 16);
+    tcase_add_loop_test(tc, test_gemm_alpha_zero_and_k_zero, 0, 4);
+    tcase_add_loop_test(tc, test_gemm_vae_shapes, 0, 4);
     suite_add_tcase(s, tc);
     return s;
 }
