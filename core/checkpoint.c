@@ -204,15 +204,15 @@ int vae_model_load(const char *path, vae_model **out)
         rc = vae_fail(VAE_ERR_FORMAT, "%s: bad model shape: %s", path, reason);
         goto done;
     }
+    size_t shape_params = vae_config_param_count(&cfg);
+    if (shape_params != n_params) {
+        rc = vae_fail(VAE_ERR_FORMAT, "%s: holds %llu parameters but its shape needs %zu", path,
+                      (unsigned long long)n_params, shape_params);
+        goto done;
+    }
     vae_model *m;
     rc = vae_model_create(&cfg, load_le64(data + 80), &m);
     if (rc != VAE_OK) goto done;
-    if (m->n_params != n_params) {
-        vae_model_free(m);
-        rc = vae_fail(VAE_ERR_FORMAT, "%s: holds %llu parameters but its shape needs %zu", path,
-                      (unsigned long long)n_params, m->n_params);
-        goto done;
-    }
     m->step = load_le64(data + 88);
     uint32_t epoch = vae_load_le32(data + 96);
     if (epoch > 1000000000u) {

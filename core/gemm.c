@@ -22,6 +22,7 @@
 
 #include "internal.h"
 #include "kernels.h"
+#include "pool.h"
 
 /* Packing buffers, one pair per thread, grown on first use and then reused:
  * after the first training step GEMM allocates nothing. */
@@ -84,7 +85,8 @@ static void scale_c(int m, int n, float beta, float *c, int ldc)
 /* The unpacked triple loop, used only when the packing buffers cannot be
  * allocated: slow, but correct and allocation-free. */
 static void gemm_unpacked(vae_transpose ta, vae_transpose tb, int m, int n, int k, float alpha,
-                          const float *a, int lda, const float *b, int ldb, float beta, float *c, int ldc)
+                          const float *a, int lda, const float *b, int ldb, float beta, float *c, int ldc,
+                          int c_transposed)
 {
     for (int i = 0; i < m; i++)
         for (int j = 0; j < n; j++) {
@@ -94,7 +96,7 @@ static void gemm_unpacked(vae_transpose ta, vae_transpose tb, int m, int n, int 
                 float bv = tb ? b[(size_t)j * ldb + p] : b[(size_t)p * ldb + j];
                 sum += av * bv;
             }
-            float *cij = c + (size_t)i * ldc + j;
+            float *cij = c_transposed ? c + (size_t)j * ldc + i : c + (size_t)i * ldc + j;
             *cij = beta == 0.0f ? alpha * sum : alpha * sum + beta * *cij;
         }
 }
@@ -156,11 +158,67 @@ static double tile_efficiency(int m, int n, int mr, int nr)
     return (double)m / ((m + mr - 1) / mr * mr) * (double)n / ((n + nr - 1) / nr * nr);
 }
 
+/* One GEMM as the threads see it: the problem after the choice of
+ * orientation, and how it is split between them. */
+typedef struct gemm_job {
+    const vae_kernels *kern;
+    vae_transpose trans_a, trans_b;
+    int m, n, k;
+    float alpha, beta;
+    const float *a, *b;
+    int lda, ldb;
+    float *c;
+    int ldc, c_transposed;
+    int split_rows; /* 1: items are mr-row strips of C, 0: nr-column strips */
+} gemm_job;
+
+/* Computes strips [begin, end) of the job on this thread, with this
+ * thread's packing buffers. */
+static void gemm_strips(void *ctx, int begin, int end)
+{
+    const gemm_job *g = ctx;
+    const vae_kernels *kern = g->kern;
+    int m = g->m, n = g->n;
+    const float *a = g->a, *b = g->b;
+    float *c = g->c;
+    if (g->split_rows) {
+        int i0 = begin * kern->mr, i1 = end * kern->mr < m ? end * kern->mr : m;
+        a += g->trans_a ? (size_t)i0 : (size_t)i0 * g->lda;
+        c += g->c_transposed ? (size_t)i0 : (size_t)i0 * g->ldc;
+        m = i1 - i0;
+    } else {
+        int j0 = begin * kern->nr, j1 = end * kern->nr < n ? end * kern->nr : n;
+        b += g->trans_b ? (size_t)j0 * g->ldb : (size_t)j0;
+        c += g->c_transposed ? (size_t)j0 * g->ldc : (size_t)j0;
+        n = j1 - j0;
+    }
+    int mr = kern->mr, nr = kern->nr;
+    size_t a_floats = (size_t)((kern->mc + mr - 1) / mr * mr) * (size_t)kern->kc;
+    size_t b_floats = (size_t)((kern->nc + nr - 1) / nr * nr) * (size_t)kern->kc;
+    float *a_packed = pack_buffer(&pack_a_buf, &pack_a_cap, a_floats);
+    float *b_packed = pack_buffer(&pack_b_buf, &pack_b_cap, b_floats);
+    if (!a_packed || !b_packed)
+        gemm_unpacked(g->trans_a, g->trans_b, m, n, g->k, g->alpha, a, g->lda, b, g->ldb, g->beta, c, g->ldc,
+                      g->c_transposed);
+    else
+        gemm_blocked(kern, g->trans_a, g->trans_b, m, n, g->k, g->alpha, a, g->lda, b, g->ldb, g->beta, c,
+                     g->ldc, g->c_transposed, a_packed, b_packed);
+}
+
+/* Below this many flops a GEMM runs on the calling thread: waking the
+ * others would cost more than it saves. */
+#define PARALLEL_MIN_FLOPS 1e6
+
 /* A problem whose n is thin next to the register tile's nr (the VAE's 20-
  * and 40-wide layers against nr = 32) wastes most of each tile. Its
  * transpose, C^T = op(B)^T op(A)^T, puts the thin side along mr instead;
  * computing that and storing each tile transposed changes neither the
- * result nor the order of any sum. */
+ * result nor the order of any sum.
+ *
+ * Threads split C into strips of whole tiles, along n when that makes each
+ * thread pack the smaller operand twice (m <= n), else along m. Every
+ * element still sums its k products in the same order, so the bits do not
+ * depend on the thread count. */
 void vae_sgemm(vae_transpose trans_a, vae_transpose trans_b, int m, int n, int k, float alpha,
                const float *a, int lda, const float *b, int ldb, float beta, float *c, int ldc)
 {
@@ -171,18 +229,22 @@ void vae_sgemm(vae_transpose trans_a, vae_transpose trans_b, int m, int n, int k
     }
     const vae_kernels *kern = vae_kernels_active();
     int mr = kern->mr, nr = kern->nr;
-    size_t a_floats = (size_t)((kern->mc + mr - 1) / mr * mr) * (size_t)kern->kc;
-    size_t b_floats = (size_t)((kern->nc + nr - 1) / nr * nr) * (size_t)kern->kc;
-    float *a_packed = pack_buffer(&pack_a_buf, &pack_a_cap, a_floats);
-    float *b_packed = pack_buffer(&pack_b_buf, &pack_b_cap, b_floats);
-    if (!a_packed || !b_packed) {
-        gemm_unpacked(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
-        return;
+    gemm_job g = {kern, trans_a, trans_b, m, n, k, alpha, beta, a, b, lda, ldb, c, ldc, 0, 0};
+    if (tile_efficiency(n, m, mr, nr) > 1.15 * tile_efficiency(m, n, mr, nr)) {
+        g.trans_a = !trans_b;
+        g.trans_b = !trans_a;
+        g.m = n;
+        g.n = m;
+        g.a = b;
+        g.lda = ldb;
+        g.b = a;
+        g.ldb = lda;
+        g.c_transposed = 1;
     }
-    if (tile_efficiency(n, m, mr, nr) > 1.15 * tile_efficiency(m, n, mr, nr))
-        gemm_blocked(kern, !trans_b, !trans_a, n, m, k, alpha, b, ldb, a, lda, beta, c, ldc, 1, a_packed,
-                     b_packed);
+    g.split_rows = g.m > g.n;
+    int strips = g.split_rows ? (g.m + mr - 1) / mr : (g.n + nr - 1) / nr;
+    if (2.0 * m * n * k < PARALLEL_MIN_FLOPS || vae_get_threads() == 1)
+        vae_serial_for(strips, gemm_strips, &g);
     else
-        gemm_blocked(kern, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, 0, a_packed,
-                     b_packed);
+        vae_parallel_for(strips, gemm_strips, &g);
 }

@@ -88,8 +88,9 @@ static int parse_value(const option *o, const char *text)
 }
 
 /* GNU-style long options: --name value or --name=value. Sets *help when
- * --help or -h is given. Returns 0, or the exit status of a usage error. */
-static int parse_options(int argc, char **argv, option *opts, int *help)
+ * --help or -h is given, and bit i of *seen (when not NULL) for each option
+ * opts[i] given. Returns 0, or the exit status of a usage error. */
+static int parse_options(int argc, char **argv, option *opts, int *help, uint64_t *seen)
 {
     *help = 0;
     for (int i = 0; i < argc; i++) {
@@ -105,6 +106,7 @@ static int parse_options(int argc, char **argv, option *opts, int *help)
         for (option *p = opts; p->name; p++)
             if (strlen(p->name) == name_len && strncmp(p->name, name, name_len) == 0) o = p;
         if (!o) return fail_usage("unknown option '%.*s'", (int)(name_len + 2), arg);
+        if (seen) *seen |= 1ull << (o - opts);
         if (o->kind == OPT_FLAG) {
             if (eq) return fail_usage("option '--%s' takes no value", o->name);
             *(int *)o->value = 1;
@@ -202,6 +204,10 @@ static const char train_help[] =
     "  --beta B            weight of the KL term; 1 is the ELBO [1]\n"
     "  --seed S            seed of the initialization, shuffle and noise [1]\n"
     "  --max-test N        evaluate only the first N test images (0: all) [0]\n"
+    "  --resume MODEL      continue training MODEL up to --epochs in total (same\n"
+    "                      shape, seed and optimizer state; saved back to MODEL\n"
+    "                      unless --out is given)\n"
+    "  --threads N         threads (default: VAE_THREADS, else one per CPU)\n"
     "\n"
     "Prints per epoch the train and test loss and KL in nats per image (sums over\n"
     "the pixels and latents; the Gaussian loss leaves out the constant D/2 log 2pi),\n"
@@ -229,7 +235,7 @@ static int on_epoch(const vae_epoch_report *r, void *user)
 static int cmd_train(int argc, char **argv)
 {
     const char *data = "data", *out = "vae.model", *likelihood = "bernoulli", *mean = "sigmoid";
-    const char *hidden = "400", *activation = "relu";
+    const char *hidden = "400", *activation = "relu", *resume = NULL;
     int latent = 20, max_test = 0, help;
     uint64_t seed = 1;
     float beta = 1.0f;
@@ -242,9 +248,11 @@ static int cmd_train(int argc, char **argv)
         {"activation", OPT_STRING, &activation, 0}, {"epochs", OPT_INT, &topt.epochs, 1},
         {"batch", OPT_INT, &topt.batch, 1},     {"lr", OPT_FLOAT, &topt.lr, 0},
         {"beta", OPT_FLOAT, &beta, 0},          {"seed", OPT_U64, &seed, 0},
-        {"max-test", OPT_INT, &max_test, 0},    {NULL, OPT_FLAG, NULL, 0},
+        {"max-test", OPT_INT, &max_test, 0},    {"resume", OPT_STRING, &resume, 0},
+        {NULL, OPT_FLAG, NULL, 0},
     };
-    int rc = parse_options(argc, argv, opts, &help);
+    uint64_t seen = 0;
+    int rc = parse_options(argc, argv, opts, &help, &seen);
     if (rc) return rc;
     if (help) {
         fputs(train_help, stdout);
@@ -267,6 +275,20 @@ static int cmd_train(int argc, char **argv)
     if (!(topt.lr > 0.0f)) return fail_usage("--lr: must be positive");
     if (!(beta >= 0.0f)) return fail_usage("--beta: must be >= 0");
     topt.max_test = max_test;
+    /* Resuming continues a saved model exactly: its shape, seed and
+     * optimizer state come from the file, and it is saved back there unless
+     * --out says otherwise. */
+    if (resume) {
+        for (const option *o = opts; o->name; o++)
+            if ((seen >> (o - opts) & 1) && (o->value == &likelihood || o->value == &mean || o->value == &hidden ||
+                                             o->value == &latent || o->value == &activation ||
+                                             o->value == &beta || o->value == &seed))
+                return fail_usage("--%s cannot change a model being resumed (--resume %s)", o->name, resume);
+        int out_given = 0;
+        for (const option *o = opts; o->name; o++)
+            if (o->value == &out) out_given = seen >> (o - opts) & 1;
+        if (!out_given) out = resume;
+    }
 
     vae_dataset ds;
     if (vae_dataset_load_mnist_dir(data, &ds) != VAE_OK) return fail_runtime();
@@ -278,17 +300,26 @@ static int cmd_train(int argc, char **argv)
     cfg.image_channels = ds.train.channels;
 
     vae_model *m;
-    if (vae_model_create(&cfg, seed, &m) != VAE_OK) {
+    if ((resume ? vae_model_load(resume, &m) : vae_model_create(&cfg, seed, &m)) != VAE_OK) {
         vae_dataset_free(&ds);
         return fail_runtime();
+    }
+    if (resume) {
+        cfg = *vae_model_get_config(m);
+        seed = vae_model_seed(m);
+        beta = cfg.beta;
+        activation = cfg.activation == VAE_ACT_TANH ? "tanh" : "relu";
+        likelihood = cfg.likelihood == VAE_LIK_GAUSSIAN ? "gaussian" : "bernoulli";
+        printf("# resuming %s after epoch %d (step %llu), training to epoch %d\n", resume, vae_model_epoch(m),
+               (unsigned long long)vae_model_step(m), topt.epochs);
     }
     printf("# data %s: %d training and %d test images of %dx%dx%d\n", data, ds.train.count, ds.test.count,
            cfg.image_rows, cfg.image_cols, cfg.image_channels);
     printf("# model: %d", vae_config_input_dim(&cfg));
     for (int l = 0; l < cfg.n_hidden; l++) printf("-%d", cfg.hidden[l]);
-    printf("-%d %s, %s, beta %g, %zu parameters; batch %d, lr %g, seed %llu, kernels %s\n", cfg.latent,
-           activation, likelihood, (double)beta, vae_model_param_count(m), topt.batch, (double)topt.lr,
-           (unsigned long long)seed, vae_isa_name());
+    printf("-%d %s, %s, beta %g, %zu parameters; batch %d, lr %g, seed %llu, kernels %s, threads %d\n",
+           cfg.latent, activation, likelihood, (double)beta, vae_model_param_count(m), topt.batch,
+           (double)topt.lr, (unsigned long long)seed, vae_isa_name(), vae_get_threads());
     printf("%5s %12s %10s %12s %10s %9s %10s\n", "epoch", "train_loss", "train_kl", "test_loss", "test_kl",
            "seconds", "images/s");
     fflush(stdout);
@@ -321,7 +352,7 @@ static int cmd_sample(int argc, char **argv)
         {"n", OPT_INT, &n, 1},                 {"seed", OPT_U64, &seed, 0},
         {NULL, OPT_FLAG, NULL, 0},
     };
-    int rc = parse_options(argc, argv, opts, &help);
+    int rc = parse_options(argc, argv, opts, &help, NULL);
     if (rc) return rc;
     if (help) {
         fputs(sample_help, stdout);
@@ -375,7 +406,7 @@ static int cmd_recon(int argc, char **argv)
         {"data", OPT_STRING, &data, 0},        {"n", OPT_INT, &n, 1},
         {NULL, OPT_FLAG, NULL, 0},
     };
-    int rc = parse_options(argc, argv, opts, &help);
+    int rc = parse_options(argc, argv, opts, &help, NULL);
     if (rc) return rc;
     if (help) {
         fputs(recon_help, stdout);
@@ -459,7 +490,9 @@ static const char main_help[] =
     "  vae COMMAND --help   options of a command\n"
     "  vae --version        version and the kernels in use\n"
     "\n"
-    "environment: VAE_ISA=scalar forces a kernel set.\n";
+    "every command takes --threads N (default: VAE_THREADS, else one per online CPU);\n"
+    "the results are the same bits for any thread count.\n"
+    "environment: VAE_ISA=scalar|avx2|avx512|neon forces a kernel set.\n";
 
 int main(int argc, char **argv)
 {
@@ -472,13 +505,37 @@ int main(int argc, char **argv)
         fputs(main_help, stdout);
         return 0;
     }
+    /* --threads N (or VAE_THREADS) applies to every command: take it out of
+     * argv here, so each command's parser never sees it. */
+    int threads = 0;
+    const char *env_threads = getenv("VAE_THREADS");
+    if (env_threads && parse_int("VAE_THREADS", env_threads, 1, &threads)) return EXIT_USAGE;
+    int kept = 2;
+    for (int i = 2; i < argc; i++) {
+        const char *value = NULL;
+        if (strcmp(argv[i], "--threads") == 0) {
+            if (i + 1 >= argc) return fail_usage("option '--threads' needs a value");
+            value = argv[++i];
+        } else if (strncmp(argv[i], "--threads=", 10) == 0) {
+            value = argv[i] + 10;
+        } else {
+            argv[kept++] = argv[i];
+            continue;
+        }
+        if (parse_int("threads", value, 1, &threads)) return EXIT_USAGE;
+    }
+    argc = kept;
+    if (vae_set_threads(threads) != VAE_OK) {
+        fprintf(stderr, "vae: %s\n", vae_last_error());
+        return EXIT_RUNTIME;
+    }
     const char *isa = getenv("VAE_ISA");
     if (isa && vae_isa_select(isa) != VAE_OK) {
         fprintf(stderr, "vae: VAE_ISA: %s\n", vae_last_error());
         return EXIT_USAGE;
     }
     if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {
-        printf("vae %s (kernels: %s)\n", VAE_VERSION, vae_isa_name());
+        printf("vae %s (kernels: %s, threads: %d)\n", VAE_VERSION, vae_isa_name(), vae_get_threads());
         return 0;
     }
     static const struct {

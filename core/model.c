@@ -16,6 +16,7 @@
 
 #include "kernels.h"
 #include "model.h"
+#include "pool.h"
 
 /* ---------------------------------------------------------------- config */
 
@@ -131,6 +132,16 @@ static void init_parameters(vae_model *m)
         }
 }
 
+size_t vae_config_param_count(const vae_config *cfg)
+{
+    vae_model shape;
+    memset(&shape, 0, sizeof shape);
+    shape.cfg = *cfg;
+    shape.input_dim = vae_config_input_dim(cfg);
+    shape.latent = cfg->latent;
+    return layout_layers(&shape);
+}
+
 int vae_model_create(const vae_config *cfg, uint64_t seed, vae_model **out)
 {
     *out = NULL;
@@ -234,15 +245,144 @@ int vae_model_reserve(vae_model *m, int max_batch)
     return VAE_OK;
 }
 
+/* ------------------------------------- element-wise kernels on threads */
+
+/* Each element-wise kernel runs over shares of its rows (bias_grad over
+ * shares of its columns, Adam over shares of the parameters), so every
+ * output is computed by exactly one thread, as it would be by one. Below
+ * PARALLEL_MIN_VALUES values the work stays on the calling thread. */
+#define PARALLEL_MIN_VALUES 16384
+
+static void run_split(int items, size_t values, vae_range_fn fn, void *ctx)
+{
+    if (values < PARALLEL_MIN_VALUES) vae_serial_for(items, fn, ctx);
+    else vae_parallel_for(items, fn, ctx);
+}
+
+typedef struct rows_job {
+    const vae_kernels *k;
+    int cols, ld, act;
+    float *y;
+    const float *a, *bias, *x;
+    float *out, *out2;
+} rows_job;
+
+static void bias_act_rows(void *ctx, int r0, int r1)
+{
+    rows_job *j = ctx;
+    j->k->bias_act_forward(r1 - r0, j->cols, j->y + (size_t)r0 * j->ld, j->ld, j->bias, j->act);
+}
+
+/* y[rows, cols] = act(y + bias) */
+static void bias_act(int rows, int cols, float *y, const float *bias, int act)
+{
+    rows_job j = {.k = vae_kernels_active(), .cols = cols, .ld = cols, .act = act, .y = y, .bias = bias};
+    run_split(rows, (size_t)rows * cols, bias_act_rows, &j);
+}
+
+static void act_backward_rows(void *ctx, int r0, int r1)
+{
+    rows_job *j = ctx;
+    j->k->act_backward(r1 - r0, j->cols, j->a + (size_t)r0 * j->ld, j->ld, j->y + (size_t)r0 * j->ld, j->ld, j->act);
+}
+
+/* dy[rows, cols] *= act'(a) */
+static void act_backward(int rows, int cols, const float *a, float *dy, int act)
+{
+    if (act == VAE_KERNEL_ACT_NONE) return;
+    rows_job j = {.k = vae_kernels_active(), .cols = cols, .ld = cols, .act = act, .y = dy, .a = a};
+    run_split(rows, (size_t)rows * cols, act_backward_rows, &j);
+}
+
+typedef struct columns_job {
+    const vae_kernels *k;
+    int rows, ld;
+    const float *dy;
+    float *db;
+} columns_job;
+
+static void bias_grad_columns(void *ctx, int c0, int c1)
+{
+    columns_job *j = ctx;
+    j->k->bias_grad(j->rows, c1 - c0, j->dy + c0, j->ld, j->db + c0);
+}
+
+/* db[cols] = column sums of dy[rows, cols], each column in row order */
+static void bias_grad(int rows, int cols, const float *dy, float *db)
+{
+    columns_job j = {vae_kernels_active(), rows, cols, dy, db};
+    run_split(cols, (size_t)rows * cols, bias_grad_columns, &j);
+}
+
+typedef struct reparam_job {
+    const vae_kernels *k;
+    int latent;
+    const float *mulv, *eps, *dz;
+    uint64_t seed, step;
+    uint32_t stream, row0;
+    float beta;
+    float *eps_out, *z, *kl, *dmulv;
+} reparam_job;
+
+static void reparam_forward_rows(void *ctx, int r0, int r1)
+{
+    reparam_job *j = ctx;
+    size_t Z = (size_t)j->latent;
+    j->k->reparam_kl_forward(r1 - r0, j->latent, j->mulv + (size_t)r0 * 2 * Z, j->seed, j->stream, j->step,
+                             j->row0 + (uint32_t)r0, j->eps_out + r0 * Z, j->z + r0 * Z, j->kl + r0);
+}
+
+static void reparam_backward_rows(void *ctx, int r0, int r1)
+{
+    reparam_job *j = ctx;
+    size_t Z = (size_t)j->latent;
+    j->k->reparam_kl_backward(r1 - r0, j->latent, j->mulv + (size_t)r0 * 2 * Z, j->eps + r0 * Z, j->dz + r0 * Z,
+                              j->beta, j->dmulv + (size_t)r0 * 2 * Z);
+}
+
+typedef struct loss_job {
+    const vae_kernels *k;
+    int cols, likelihood, sigmoid_mean;
+    const float *logits, *x;
+    float *loss, *dlogits;
+} loss_job;
+
+static void loss_rows(void *ctx, int r0, int r1)
+{
+    loss_job *j = ctx;
+    size_t off = (size_t)r0 * j->cols;
+    float *dl = j->dlogits ? j->dlogits + off : NULL;
+    if (j->likelihood == VAE_LIK_BERNOULLI)
+        j->k->bernoulli_loss(r1 - r0, j->cols, j->logits + off, j->x + off, j->loss + r0, dl);
+    else
+        j->k->gaussian_loss(r1 - r0, j->cols, j->logits + off, j->x + off, j->sigmoid_mean, j->loss + r0, dl);
+}
+
+typedef struct adam_job {
+    const vae_kernels *k;
+    vae_model *m;
+    vae_adam_params hp;
+} adam_job;
+
+/* Adam over parameter chunks [c0, c1) of ADAM_CHUNK values. */
+#define ADAM_CHUNK 4096
+static void adam_chunks(void *ctx, int c0, int c1)
+{
+    adam_job *j = ctx;
+    size_t begin = (size_t)c0 * ADAM_CHUNK, end = (size_t)c1 * ADAM_CHUNK;
+    if (end > j->m->n_params) end = j->m->n_params;
+    j->k->adam_update(end - begin, j->m->params + begin, j->m->grads + begin, j->m->adam_m + begin,
+                      j->m->adam_v + begin, &j->hp);
+}
+
 /* --------------------------------------------------------- linear layer */
 
 /* y[B,out] = act(x[B,in] * W^T + b) */
 static void linear_forward(const vae_model *m, const vae_linear *L, int B, const float *x, float *y)
 {
-    const vae_kernels *k = vae_kernels_active();
     vae_sgemm(VAE_NO_TRANS, VAE_TRANS, B, L->out, L->in, 1.0f, x, L->in, m->params + L->w, L->in,
               0.0f, y, L->out);
-    k->bias_act_forward(B, L->out, y, L->out, m->params + L->b, L->act);
+    bias_act(B, L->out, y, m->params + L->b, L->act);
 }
 
 /* Given dy[B,out] = d loss / d (x W^T + b) (the activation's derivative
@@ -252,10 +392,9 @@ static void linear_forward(const vae_model *m, const vae_linear *L, int B, const
 static void linear_backward(vae_model *m, const vae_linear *L, int B, const float *x, const float *dy,
                             float *dx)
 {
-    const vae_kernels *k = vae_kernels_active();
     vae_sgemm(VAE_TRANS, VAE_NO_TRANS, L->out, L->in, B, 1.0f, dy, L->out, x, L->in, 0.0f,
               m->grads + L->w, L->in);
-    k->bias_grad(B, L->out, dy, L->out, m->grads + L->b);
+    bias_grad(B, L->out, dy, m->grads + L->b);
     if (dx)
         vae_sgemm(VAE_NO_TRANS, VAE_NO_TRANS, B, L->in, L->out, 1.0f, dy, L->out, m->params + L->w,
                   L->in, 0.0f, dx, L->in);
@@ -290,14 +429,13 @@ static void forward_loss(vae_model *m, const float *x, int B, uint32_t stream, u
 {
     const vae_kernels *k = vae_kernels_active();
     encoder_forward(m, x, B);
-    k->reparam_kl_forward(B, m->latent, m->mulv, m->seed, stream, step, row0, m->eps, m->z, m->row_kl);
+    reparam_job rj = {.k = k, .latent = m->latent, .mulv = m->mulv, .seed = m->seed, .step = step,
+                      .stream = stream, .row0 = row0, .eps_out = m->eps, .z = m->z, .kl = m->row_kl};
+    run_split(B, (size_t)B * m->latent * 8, reparam_forward_rows, &rj); /* ~8 values' work per latent */
     decoder_forward(m, m->z, B);
-    float *dlogits = want_grad ? m->grad_a : NULL;
-    if (m->cfg.likelihood == VAE_LIK_BERNOULLI)
-        k->bernoulli_loss(B, m->input_dim, m->logits, x, m->row_rec, dlogits);
-    else
-        k->gaussian_loss(B, m->input_dim, m->logits, x, m->cfg.gaussian_mean == VAE_MEAN_SIGMOID,
-                         m->row_rec, dlogits);
+    loss_job lj = {k, m->input_dim, (int)m->cfg.likelihood, m->cfg.gaussian_mean == VAE_MEAN_SIGMOID,
+                   m->logits, x, m->row_rec, want_grad ? m->grad_a : NULL};
+    run_split(B, (size_t)B * m->input_dim, loss_rows, &lj);
     double rec = 0.0, kl = 0.0;
     for (int r = 0; r < B; r++) {
         rec += m->row_rec[r];
@@ -311,21 +449,22 @@ static void forward_loss(vae_model *m, const float *x, int B, uint32_t stream, u
 /* Backward from d loss / d logits in grad_a to every parameter gradient. */
 static void backward(vae_model *m, const float *x, int B)
 {
-    const vae_kernels *k = vae_kernels_active();
     float *dy = m->grad_a, *dx = m->grad_b, *t;
     for (int l = m->n_layers - 1; l >= 0; l--) {
         const float *in = l == 0 ? m->z : m->dec_out[l - 1];
         linear_backward(m, &m->dec[l], B, in, dy, dx);
-        if (l > 0) k->act_backward(B, m->dec[l].in, in, m->dec[l].in, dx, m->dec[l].in, m->dec[l - 1].act);
+        if (l > 0) act_backward(B, m->dec[l].in, in, dx, m->dec[l - 1].act);
         t = dy; dy = dx; dx = t;
     }
     /* dy is now d loss / dz; through the reparameterization and beta * KL. */
-    k->reparam_kl_backward(B, m->latent, m->mulv, m->eps, dy, m->cfg.beta, dx);
+    reparam_job rj = {.k = vae_kernels_active(), .latent = m->latent, .mulv = m->mulv, .eps = m->eps,
+                      .dz = dy, .beta = m->cfg.beta, .dmulv = dx};
+    run_split(B, (size_t)B * m->latent * 4, reparam_backward_rows, &rj);
     t = dy; dy = dx; dx = t;
     for (int l = m->n_layers - 1; l >= 0; l--) {
         const float *in = l == 0 ? x : m->enc_out[l - 1];
         linear_backward(m, &m->enc[l], B, in, dy, l == 0 ? NULL : dx);
-        if (l > 0) k->act_backward(B, m->enc[l].in, in, m->enc[l].in, dx, m->enc[l].in, m->enc[l - 1].act);
+        if (l > 0) act_backward(B, m->enc[l].in, in, dx, m->enc[l - 1].act);
         t = dy; dy = dx; dx = t;
     }
 }
@@ -339,7 +478,9 @@ static void adam_step(vae_model *m, float lr)
         .bias_correction1 = (float)(1.0 - pow(beta1, t)),
         .bias_correction2 = (float)(1.0 - pow(beta2, t)),
     };
-    vae_kernels_active()->adam_update(m->n_params, m->params, m->grads, m->adam_m, m->adam_v, &hp);
+    adam_job j = {vae_kernels_active(), m, hp};
+    int chunks = (int)((m->n_params + ADAM_CHUNK - 1) / ADAM_CHUNK);
+    run_split(chunks, m->n_params, adam_chunks, &j);
 }
 
 static int check_batch(vae_model *m, int batch)

@@ -45,6 +45,10 @@ struct vae_model {
     float *grad_a, *grad_b;            /* [B, widest layer], ping-pong */
 };
 
+/* The number of parameters of a model of this (checked) shape, without
+ * building one: lets a reader compare it with a file before allocating. */
+size_t vae_config_param_count(const vae_config *cfg);
+
 /* Forward and backward on x[batch, D] with the noise of (stream, step):
  * leaves d(summed loss)/d(parameter) in m->grads and changes no parameter.
  * vae_train_step is this plus an Adam step. */

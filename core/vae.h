@@ -77,6 +77,15 @@ const char *vae_isa_name(void);
  * lacks it, VAE_ERR_ARG for an unknown name. NULL or "auto" picks the best. */
 int vae_isa_select(const char *name);
 
+/* ----------------------------------------------------------------- threads */
+
+/* The engine's one thread pool (pthreads; the calling thread takes part).
+ * n <= 0: one thread per online CPU. Without a call, the first parallel job
+ * starts VAE_THREADS threads, or one per online CPU. Results are the same
+ * bits for any thread count. */
+int vae_set_threads(int n);
+int vae_get_threads(void);
+
 /* --------------------------------------------------------------------- RNG */
 
 /* Philox4x32-10 (Salmon et al., SC'11): a counter-based generator. The same

@@ -26,6 +26,12 @@
 static void gemm_microkernel_avx2(int m, int n, int kc, const float *a, const float *b, float *c,
                                   int ldc, float alpha, float beta)
 {
+    /* C is read (or written) only after the k loop: start its lines on
+     * their way from memory now, so the loop hides the latency. */
+    for (int i = 0; i < m; i++) {
+        _mm_prefetch((const char *)(c + (size_t)i * ldc), _MM_HINT_T0);
+        _mm_prefetch((const char *)(c + (size_t)i * ldc + AVX2_NR - 1), _MM_HINT_T0);
+    }
     __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
     __m256 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
     for (int p = 0; p < kc; p++) {

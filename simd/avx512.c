@@ -46,6 +46,12 @@ static inline __mmask16 first_lanes(int n)
 static void gemm_microkernel_avx512(int m, int n, int kc, const float *a, const float *b, float *c,
                                     int ldc, float alpha, float beta)
 {
+    /* C is read (or written) only after the k loop: start its lines on
+     * their way from memory now, so the loop hides the latency. */
+    for (int i = 0; i < m; i++) {
+        _mm_prefetch((const char *)(c + (size_t)i * ldc), _MM_HINT_T0);
+        _mm_prefetch((const char *)(c + (size_t)i * ldc + AVX512_NR - 1), _MM_HINT_T0);
+    }
     __m512 z = _mm512_setzero_ps();
     __m512 c0a = z, c0b = z, c1a = z, c1b = z, c2a = z, c2b = z, c3a = z, c3b = z, c4a = z, c4b = z;
     __m512 c5a = z, c5b = z, c6a = z, c6b = z, c7a = z, c7b = z, c8a = z, c8b = z, c9a = z, c9b = z;

@@ -347,6 +347,99 @@ START_TEST(test_two_epochs_lower_test_loss)
 }
 END_TEST
 
+/* ------------------------------------------------ threads and resuming */
+
+/* Trains a fresh default-shaped model on the first 1,500 images of data/
+ * for `epochs` epochs with `threads` threads; returns it. */
+static vae_model *train_small(const vae_dataset *ds, int threads, int epochs, epoch_log *log)
+{
+    ck_assert_int_eq(vae_set_threads(threads), VAE_OK);
+    ck_assert_int_eq(vae_get_threads(), threads);
+    vae_config cfg;
+    vae_config_default(&cfg);
+    cfg.hidden[0] = 64;
+    cfg.latent = 8;
+    vae_model *m;
+    ck_assert_int_eq(vae_model_create(&cfg, 3, &m), VAE_OK);
+    vae_images train = ds->train, test = ds->test;
+    train.count = 1500;
+    test.count = 300;
+    vae_train_options opt;
+    vae_train_options_default(&opt);
+    opt.epochs = epochs;
+    opt.batch = 100;
+    ck_assert_int_eq(vae_train(m, &train, &test, &opt, log_epoch, log), VAE_OK);
+    return m;
+}
+
+START_TEST(test_same_bits_for_any_thread_count)
+{
+    vae_dataset ds;
+    ck_assert_int_eq(vae_dataset_load_mnist_dir("data", &ds), VAE_OK);
+    epoch_log ref_log = {{0}, 0};
+    vae_model *ref = train_small(&ds, 1, 2, &ref_log);
+    static const int counts[] = {2, 3, 8};
+    for (int c = 0; c < 3; c++) {
+        epoch_log log = {{0}, 0};
+        vae_model *m = train_small(&ds, counts[c], 2, &log);
+        ck_assert_msg(memcmp(m->params, ref->params, sizeof(float) * m->n_params) == 0,
+                      "parameters differ with %d threads", counts[c]);
+        ck_assert(memcmp(m->adam_v, ref->adam_v, sizeof(float) * m->n_params) == 0);
+        for (int e = 0; e < 2; e++)
+            ck_assert_msg(log.test_loss[e] == ref_log.test_loss[e], "epoch %d test loss %.17g vs %.17g", e + 1,
+                          log.test_loss[e], ref_log.test_loss[e]);
+        vae_model_free(m);
+    }
+    vae_model_free(ref);
+    vae_dataset_free(&ds);
+    vae_set_threads(0);
+}
+END_TEST
+
+START_TEST(test_resume_continues_exactly)
+{
+    /* 2 epochs, saved and loaded, then a third, gives the same file as 3
+     * epochs straight (on 2 threads: resuming and threads together). */
+    vae_dataset ds;
+    ck_assert_int_eq(vae_dataset_load_mnist_dir("data", &ds), VAE_OK);
+    char first[256], straight[256];
+    temp_path(first, sizeof first, "resume-a.model");
+    temp_path(straight, sizeof straight, "resume-b.model");
+    epoch_log log = {{0}, 0};
+    vae_model *m = train_small(&ds, 2, 2, &log);
+    ck_assert_int_eq(vae_model_save(m, first), VAE_OK);
+    vae_model_free(m);
+    ck_assert_int_eq(vae_model_load(first, &m), VAE_OK);
+    ck_assert_int_eq(vae_model_epoch(m), 2);
+    vae_images train = ds.train, test = ds.test;
+    train.count = 1500;
+    test.count = 300;
+    vae_train_options opt;
+    vae_train_options_default(&opt);
+    opt.epochs = 3;
+    opt.batch = 100;
+    ck_assert_int_eq(vae_train(m, &train, &test, &opt, log_epoch, &log), VAE_OK);
+    ck_assert_int_eq(log.epochs, 3); /* only the third epoch ran */
+    ck_assert_int_eq(vae_model_save(m, first), VAE_OK);
+    vae_model_free(m);
+
+    epoch_log log3 = {{0}, 0};
+    m = train_small(&ds, 2, 3, &log3);
+    ck_assert_int_eq(vae_model_save(m, straight), VAE_OK);
+    vae_model_free(m);
+    ck_assert(log3.test_loss[2] == log.test_loss[2]);
+    size_t n1, n2;
+    uint8_t *a = read_bytes(first, &n1), *b = read_bytes(straight, &n2);
+    ck_assert_uint_eq(n1, n2);
+    ck_assert_msg(memcmp(a, b, n1) == 0, "resumed and straight model files differ");
+    free(a);
+    free(b);
+    remove(first);
+    remove(straight);
+    vae_dataset_free(&ds);
+}
+END_TEST
+
 Suite *vae_model_suite(void)
 {
     Suite *s = suite_create("model");
@@ -363,6 +456,11 @@ Suite *vae_model_suite(void)
     tcase_add_test(files, test_model_damage_refused);
     tcase_add_test(files, test_save_failure_keeps_old_model);
     suite_add_tcase(s, files);
+    TCase *threads = tcase_create("threads");
+    tcase_set_timeout(threads, 600);
+    tcase_add_test(threads, test_same_bits_for_any_thread_count);
+    tcase_add_test(threads, test_resume_continues_exactly);
+    suite_add_tcase(s, threads);
     TCase *train = tcase_create("training");
     tcase_set_timeout(train, 600);
     tcase_add_test(train, test_two_epochs_lower_test_loss);

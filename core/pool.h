@@ -1,0 +1,22 @@
+/* pool.h - the engine's thread pool (core/pool.c). Not installed; the public
+ * controls are vae_set_threads / vae_get_threads in vae.h. */
+#ifndef VAE_POOL_H
+#define VAE_POOL_H
+
+#include "internal.h"
+
+/* Runs fn(ctx, begin, end) over contiguous shares of 0..n_items-1, one per
+ * thread, the calling thread taking the first; returns when all are done.
+ * Calls from inside a job run inline. */
+typedef void (*vae_range_fn)(void *ctx, int begin, int end);
+void vae_parallel_for(int n_items, vae_range_fn fn, void *ctx);
+
+/* The same on the calling thread alone (with the same floating-point mode),
+ * for work too small to share. */
+void vae_serial_for(int n_items, vae_range_fn fn, void *ctx);
+
+/* Flushes denormals to zero on this thread; returns the mode to restore. */
+unsigned vae_fp_flush_denormals(void);
+void vae_fp_restore(unsigned saved);
+
+#endif /* VAE_POOL_H */
