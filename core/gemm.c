@@ -29,6 +29,14 @@
 static _Thread_local float *pack_a_buf, *pack_b_buf;
 static _Thread_local size_t pack_a_cap, pack_b_cap;
 
+void vae_gemm_free_thread_buffers(void)
+{
+    vae_free_aligned(pack_a_buf);
+    vae_free_aligned(pack_b_buf);
+    pack_a_buf = pack_b_buf = NULL;
+    pack_a_cap = pack_b_cap = 0;
+}
+
 static float *pack_buffer(float **buf, size_t *cap, size_t floats)
 {
     if (floats > *cap) {

@@ -20,6 +20,9 @@
 int vae_fail(int code, const char *fmt, ...) VAE_PRINTF(2, 3);
 void vae_clear_error(void);
 
+/* Frees this thread's GEMM packing buffers (a pool worker does at exit). */
+void vae_gemm_free_thread_buffers(void);
+
 /* Overflow-checked size arithmetic: 0 on overflow, else 1 and *out set. */
 static inline int vae_mul_size(size_t a, size_t b, size_t *out)
 {

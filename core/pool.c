@@ -148,7 +148,10 @@ static void *worker_main(void *arg)
             atomic_fetch_sub(&p->sleepers, 1);
             pthread_mutex_unlock(&p->mutex);
         }
-        if (atomic_load(&p->stop)) return NULL;
+        if (atomic_load(&p->stop)) {
+            vae_gemm_free_thread_buffers();
+            return NULL;
+        }
         seen = atomic_load_explicit(&p->generation, memory_order_acquire);
         run_share(p, worker);
         if (atomic_fetch_sub_explicit(&p->pending, 1, memory_order_acq_rel) == 1) {
