@@ -2,6 +2,9 @@
 #
 #   make              libvae.a, its header core/vae.h and the vae program
 #   make check        build and run the Check test suites
+#   make check-asan   the Check suites under ASan and UBSan (in build-asan/)
+#   make check-tsan   the threaded tests under ThreadSanitizer (in build-tsan/)
+#   make fuzz         the libFuzzer harnesses, FUZZ_SECONDS each (clang)
 #   make demo         train on data/ for a few epochs, write sample pictures
 #   make bench        run the benchmarks in bench/
 #   make install      PREFIX=/usr/local DESTDIR=
@@ -16,6 +19,9 @@ AR      ?= ar
 PREFIX  ?= /usr/local
 
 BUILD    = build
+# The library and the program; a sanitizer or cross build puts them elsewhere.
+LIB      = libvae.a
+PROG     = vae
 
 # The target decides which ISA files are built; each gets its own flags, so
 # the default build runs on any CPU of the architecture.
@@ -33,12 +39,12 @@ LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/%.o)
 TEST_SRC = $(wildcard tests/check_*.c)
 TEST_OBJ = $(TEST_SRC:%.c=$(BUILD)/%.o)
 CHECK_CFLAGS := $(shell pkg-config --cflags check 2>/dev/null)
-CHECK_LIBS   := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lrt)
+CHECK_LIBS   := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck_pic -lsubunit -lrt -lm)
 
-BENCH    = bench/peak bench/gemm
+BENCH    = bench/peak bench/gemm bench/train
 
 .PHONY: all check demo bench install clean
-all: libvae.a vae
+all: $(LIB) $(PROG)
 
 # Objects depend on the compiler in use: the stamp changes when CC does.
 $(BUILD)/cc.stamp: FORCE
@@ -57,18 +63,63 @@ $(BUILD)/tests/%.o: tests/%.c $(BUILD)/cc.stamp
 	@mkdir -p $(dir $@)
 	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) $(CHECK_CFLAGS) -MMD -MP -c $< -o $@
 
-libvae.a: $(LIB_OBJ)
+$(LIB): $(LIB_OBJ)
 	rm -f $@
 	$(AR) rcs $@ $^
 
-vae: $(BUILD)/core/main.o libvae.a
+$(PROG): $(BUILD)/core/main.o $(LIB)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/run_tests: $(TEST_OBJ) libvae.a
+$(BUILD)/run_tests: $(TEST_OBJ) $(LIB)
 	$(CC) $(CFLAGS) -o $@ $^ $(CHECK_LIBS) $(LDLIBS)
 
-check: $(BUILD)/run_tests vae
-	./$(BUILD)/run_tests
+check: $(BUILD)/run_tests $(PROG)
+	VAE_TEST_PROG=$(abspath $(PROG)) $(BUILD)/run_tests
+
+# The whole Check suite under AddressSanitizer and UndefinedBehaviorSanitizer
+# (leaks included), built in build-asan/ with its own library and program so
+# it never mixes with build/; the CLI tests run build-asan/vae. Any report
+# fails the run. CK_TIMEOUT_MULTIPLIER gives the slower tests their time.
+ASAN_FLAGS = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
+.PHONY: check-asan fuzz fuzz-lib
+check-asan:
+	CK_TIMEOUT_MULTIPLIER=10 ASAN_OPTIONS=detect_leaks=1:strict_string_checks=1 \
+	UBSAN_OPTIONS=print_stacktrace=1 $(MAKE) BUILD=build-asan LIB=build-asan/libvae.a \
+	    PROG=build-asan/vae CFLAGS="$(ASAN_FLAGS)" check
+
+# The threaded tests (bit-identical training on 1, 2, 3 and 8 threads,
+# resuming, and sgemm on every table with the pool running) under
+# ThreadSanitizer, in build-tsan/. Any report fails the run.
+TSAN_FLAGS = -O1 -g -fsanitize=thread
+.PHONY: check-tsan
+check-tsan:
+	$(MAKE) BUILD=build-tsan LIB=build-tsan/libvae.a PROG=build-tsan/vae CFLAGS="$(TSAN_FLAGS)" \
+	    build-tsan/run_tests build-tsan/vae
+	CK_RUN_CASE=threads CK_TIMEOUT_MULTIPLIER=10 TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+	    VAE_THREADS=2 build-tsan/run_tests
+	CK_RUN_SUITE=gemm CK_TIMEOUT_MULTIPLIER=10 TSAN_OPTIONS=halt_on_error=1 VAE_THREADS=3 build-tsan/run_tests
+
+# libFuzzer harnesses (tests/fuzz/fuzz_*.c), built by clang in build-fuzz/
+# against a library instrumented for coverage and the sanitizers. `make fuzz`
+# runs each for FUZZ_SECONDS from the seeds in tests/fuzz/corpus/NAME, keeping
+# what it finds in build-fuzz/corpus/NAME; a crash stops the run.
+FUZZ_CC      = clang
+FUZZ_SECONDS ?= 60
+FUZZERS      = idx inflate pnm model
+fuzz-lib:
+	$(MAKE) CC=$(FUZZ_CC) BUILD=build-fuzz LIB=build-fuzz/libvae.a \
+	    CFLAGS="$(ASAN_FLAGS) -fsanitize=fuzzer-no-link" build-fuzz/libvae.a
+
+build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c fuzz-lib
+	$(FUZZ_CC) $(WARN) $(ASAN_FLAGS) -fsanitize=fuzzer $(CPPFLAGS) -o $@ $< build-fuzz/libvae.a $(LDLIBS)
+
+fuzz: $(FUZZERS:%=build-fuzz/fuzz_%)
+	@for f in $(FUZZERS); do \
+	    mkdir -p build-fuzz/corpus/$$f; \
+	    echo "== fuzz_$$f for $(FUZZ_SECONDS) s"; \
+	    build-fuzz/fuzz_$$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	        build-fuzz/corpus/$$f tests/fuzz/corpus/$$f || exit 1; \
+	done
 
 bench/%: bench/%.c libvae.a
 	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) -o $@ $^ $(LDLIBS)
@@ -76,8 +127,9 @@ bench/%: bench/%.c libvae.a
 bench: $(BENCH)
 	./bench/peak
 	./bench/gemm
+	./bench/train
 
-DEMO_EPOCHS ?= 5
+DEMO_EPOCHS ?= 10
 demo: vae
 	./vae train --data data --epochs $(DEMO_EPOCHS) --out demo.model
 	./vae sample --model demo.model --n 64 --out demo-samples.png
@@ -90,6 +142,6 @@ install: all
 	install -m 644 core/vae.h $(DESTDIR)$(PREFIX)/include/vae.h
 
 clean:
-	rm -rf $(BUILD) libvae.a vae $(BENCH) demo.model demo-samples.png demo-recon.png
+	rm -rf $(BUILD) build-asan build-tsan build-fuzz libvae.a vae $(BENCH) demo.model demo-samples.png demo-recon.png
 
 -include $(LIB_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(BUILD)/core/main.d

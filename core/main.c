@@ -188,10 +188,14 @@ static int write_grid(const float *images, int n, const vae_config *cfg, int gri
 static const char train_help[] =
     "usage: vae train [options]\n"
     "\n"
-    "Trains a VAE on MNIST-format data and saves it after every epoch.\n"
+    "Trains a VAE on MNIST-format data or a folder of images and saves it after\n"
+    "every epoch.\n"
     "\n"
     "  --data DIR          folder with train-images-idx3-ubyte and t10k-images-idx3-ubyte\n"
-    "                      (plain or .gz; labels optional) [data]\n"
+    "                      (IDX of any element type, plain or .gz; labels optional), or\n"
+    "                      a folder of .pgm/.ppm/.pnm images of one size, grey or RGB [data]\n"
+    "  --test DIR          for an image folder: a folder of test images (without it,\n"
+    "                      every tenth image of --data, in name order, is held out)\n"
     "  --out MODEL         model file to write [vae.model]\n"
     "  --likelihood L      bernoulli or gaussian [bernoulli]\n"
     "  --gaussian-mean M   sigmoid or linear: the Gaussian decoder's mean [sigmoid]\n"
@@ -234,7 +238,8 @@ static int on_epoch(const vae_epoch_report *r, void *user)
 
 static int cmd_train(int argc, char **argv)
 {
-    const char *data = "data", *out = "vae.model", *likelihood = "bernoulli", *mean = "sigmoid";
+    const char *data = "data", *test = NULL, *out = "vae.model", *likelihood = "bernoulli";
+    const char *mean = "sigmoid";
     const char *hidden = "400", *activation = "relu", *resume = NULL;
     int latent = 20, max_test = 0, help;
     uint64_t seed = 1;
@@ -242,7 +247,8 @@ static int cmd_train(int argc, char **argv)
     vae_train_options topt;
     vae_train_options_default(&topt);
     option opts[] = {
-        {"data", OPT_STRING, &data, 0},         {"out", OPT_STRING, &out, 0},
+        {"data", OPT_STRING, &data, 0},         {"test", OPT_STRING, &test, 0},
+        {"out", OPT_STRING, &out, 0},
         {"likelihood", OPT_STRING, &likelihood, 0}, {"gaussian-mean", OPT_STRING, &mean, 0},
         {"hidden", OPT_STRING, &hidden, 0},     {"latent", OPT_INT, &latent, 1},
         {"activation", OPT_STRING, &activation, 0}, {"epochs", OPT_INT, &topt.epochs, 1},
@@ -281,8 +287,8 @@ static int cmd_train(int argc, char **argv)
     if (resume) {
         for (const option *o = opts; o->name; o++)
             if ((seen >> (o - opts) & 1) && (o->value == &likelihood || o->value == &mean || o->value == &hidden ||
-                                             o->value == &latent || o->value == &activation ||
-                                             o->value == &beta || o->value == &seed))
+                            o->value == &latent || o->value == &activation || o->value == &beta ||
+                            o->value == &seed))
                 return fail_usage("--%s cannot change a model being resumed (--resume %s)", o->name, resume);
         int out_given = 0;
         for (const option *o = opts; o->name; o++)
@@ -291,10 +297,16 @@ static int cmd_train(int argc, char **argv)
     }
 
     vae_dataset ds;
-    if (vae_dataset_load_mnist_dir(data, &ds) != VAE_OK) return fail_runtime();
+    if (vae_dataset_load(data, test, &ds) != VAE_OK) return fail_runtime();
     if (ds.split_from_test)
         fprintf(stderr, "%s: %s holds only the t10k files: training on the first %d images, testing on the last %d\n",
                 command_name, data, ds.train.count, ds.test.count);
+    if (ds.split_from_train && ds.test.count > 0)
+        fprintf(stderr, "%s: no --test folder: holding out every tenth image of %s (%d of %d) for testing\n",
+                command_name, data, ds.test.count, ds.train.count + ds.test.count);
+    else if (ds.split_from_train)
+        fprintf(stderr, "%s: no --test folder and fewer than 10 images in %s: no test set\n", command_name,
+                data);
     cfg.image_rows = ds.train.rows;
     cfg.image_cols = ds.train.cols;
     cfg.image_channels = ds.train.channels;
@@ -395,7 +407,10 @@ static const char recon_help[] =
     "usage: vae recon --model MODEL [--data DIR] [--n 32] --out FILE\n"
     "\n"
     "Encodes the first n test images, decodes their latent means and writes a\n"
-    "grid in which each row of originals is followed by its reconstructions.\n";
+    "grid in which each row of originals is followed by its reconstructions.\n"
+    "DIR is an MNIST-format folder or a folder of images, as for 'vae train'\n"
+    "(the test images are the same: the t10k set, or every tenth image); when it\n"
+    "has no test images, its training images are used.\n";
 
 static int cmd_recon(int argc, char **argv)
 {
@@ -418,22 +433,23 @@ static int cmd_recon(int argc, char **argv)
     vae_model *m;
     if (vae_model_load(model_path, &m) != VAE_OK) return fail_runtime();
     vae_dataset ds;
-    if (vae_dataset_load_mnist_dir(data, &ds) != VAE_OK) {
+    if (vae_dataset_load(data, NULL, &ds) != VAE_OK) {
         vae_model_free(m);
         return fail_runtime();
     }
+    const vae_images *images = ds.test.count > 0 ? &ds.test : &ds.train;
     const vae_config *cfg = vae_model_get_config(m);
     int status = 0, Z = cfg->latent, D = vae_config_input_dim(cfg);
     float *x = NULL, *z = NULL, *mean = NULL, *grid = NULL;
-    if (ds.test.rows != cfg->image_rows || ds.test.cols != cfg->image_cols ||
-        ds.test.channels != cfg->image_channels) {
+    if (images->rows != cfg->image_rows || images->cols != cfg->image_cols ||
+        images->channels != cfg->image_channels) {
         fprintf(stderr, "%s: %s: images are %dx%dx%d but the model takes %dx%dx%d\n", command_name, data,
-                ds.test.rows, ds.test.cols, ds.test.channels, cfg->image_rows, cfg->image_cols,
+                images->rows, images->cols, images->channels, cfg->image_rows, cfg->image_cols,
                 cfg->image_channels);
         status = EXIT_RUNTIME;
         goto done;
     }
-    if (n > ds.test.count) n = ds.test.count;
+    if (n > images->count) n = images->count;
     const int per_row = 8;
     x = malloc(sizeof(float) * (size_t)n * D);
     z = malloc(sizeof(float) * (size_t)n * Z);
@@ -445,7 +461,7 @@ static int cmd_recon(int argc, char **argv)
         status = EXIT_RUNTIME;
         goto done;
     }
-    vae_images_to_float(ds.test.pixels, (size_t)n * D, x);
+    vae_images_copy_float(images, 0, (size_t)n, x);
     if (vae_encode(m, x, n, z, NULL) != VAE_OK || vae_decode(m, z, n, mean) != VAE_OK) {
         status = fail_runtime();
         goto done;
@@ -483,7 +499,7 @@ static const char main_help[] =
     "A dependency-free Variational Autoencoder engine.\n"
     "\n"
     "commands:\n"
-    "  train    train a model on MNIST-format data\n"
+    "  train    train a model on MNIST-format data or a folder of images\n"
     "  sample   decode draws from the prior into a picture\n"
     "  recon    write test images beside their reconstructions\n"
     "\n"

@@ -13,6 +13,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "kernels.h"
 #include "model.h"
@@ -245,6 +246,27 @@ int vae_model_reserve(vae_model *m, int max_batch)
     return VAE_OK;
 }
 
+/* --------------------------------------------------------------- profile */
+
+double vae_seconds_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* Times the statement into m->profile->field when profiling is on. */
+#define PROFILED(m, field, statement)                                   \
+    do {                                                                \
+        double profile_t0 = (m)->profile ? vae_seconds_now() : 0.0;     \
+        statement;                                                      \
+        if ((m)->profile) (m)->profile->field += vae_seconds_now() - profile_t0; \
+    } while (0)
+
+/* The profile slot of layer L's GEMM in a pass. */
+#define GEMM_SLOT(m, L, pass)                                                               \
+    gemm[(L) >= (m)->dec][(L) >= (m)->dec ? (L) - (m)->dec : (L) - (m)->enc][pass]
+
 /* ------------------------------------- element-wise kernels on threads */
 
 /* Each element-wise kernel runs over shares of its rows (bias_grad over
@@ -380,9 +402,10 @@ static void adam_chunks(void *ctx, int c0, int c1)
 /* y[B,out] = act(x[B,in] * W^T + b) */
 static void linear_forward(const vae_model *m, const vae_linear *L, int B, const float *x, float *y)
 {
-    vae_sgemm(VAE_NO_TRANS, VAE_TRANS, B, L->out, L->in, 1.0f, x, L->in, m->params + L->w, L->in,
-              0.0f, y, L->out);
-    bias_act(B, L->out, y, m->params + L->b, L->act);
+    PROFILED(m, GEMM_SLOT(m, L, VAE_PASS_FORWARD),
+             vae_sgemm(VAE_NO_TRANS, VAE_TRANS, B, L->out, L->in, 1.0f, x, L->in, m->params + L->w, L->in,
+                       0.0f, y, L->out));
+    PROFILED(m, bias_act, bias_act(B, L->out, y, m->params + L->b, L->act));
 }
 
 /* Given dy[B,out] = d loss / d (x W^T + b) (the activation's derivative
@@ -392,12 +415,14 @@ static void linear_forward(const vae_model *m, const vae_linear *L, int B, const
 static void linear_backward(vae_model *m, const vae_linear *L, int B, const float *x, const float *dy,
                             float *dx)
 {
-    vae_sgemm(VAE_TRANS, VAE_NO_TRANS, L->out, L->in, B, 1.0f, dy, L->out, x, L->in, 0.0f,
-              m->grads + L->w, L->in);
-    bias_grad(B, L->out, dy, m->grads + L->b);
+    PROFILED(m, GEMM_SLOT(m, L, VAE_PASS_WEIGHT_GRAD),
+             vae_sgemm(VAE_TRANS, VAE_NO_TRANS, L->out, L->in, B, 1.0f, dy, L->out, x, L->in, 0.0f,
+                       m->grads + L->w, L->in));
+    PROFILED(m, bias_grad, bias_grad(B, L->out, dy, m->grads + L->b));
     if (dx)
-        vae_sgemm(VAE_NO_TRANS, VAE_NO_TRANS, B, L->in, L->out, 1.0f, dy, L->out, m->params + L->w,
-                  L->in, 0.0f, dx, L->in);
+        PROFILED(m, GEMM_SLOT(m, L, VAE_PASS_BACKWARD_DATA),
+                 vae_sgemm(VAE_NO_TRANS, VAE_NO_TRANS, B, L->in, L->out, 1.0f, dy, L->out, m->params + L->w,
+                           L->in, 0.0f, dx, L->in));
 }
 
 /* ------------------------------------------------------ whole network */
@@ -431,11 +456,11 @@ static void forward_loss(vae_model *m, const float *x, int B, uint32_t stream, u
     encoder_forward(m, x, B);
     reparam_job rj = {.k = k, .latent = m->latent, .mulv = m->mulv, .seed = m->seed, .step = step,
                       .stream = stream, .row0 = row0, .eps_out = m->eps, .z = m->z, .kl = m->row_kl};
-    run_split(B, (size_t)B * m->latent * 8, reparam_forward_rows, &rj); /* ~8 values' work per latent */
+    PROFILED(m, reparam, run_split(B, (size_t)B * m->latent * 8, reparam_forward_rows, &rj));
     decoder_forward(m, m->z, B);
     loss_job lj = {k, m->input_dim, (int)m->cfg.likelihood, m->cfg.gaussian_mean == VAE_MEAN_SIGMOID,
                    m->logits, x, m->row_rec, want_grad ? m->grad_a : NULL};
-    run_split(B, (size_t)B * m->input_dim, loss_rows, &lj);
+    PROFILED(m, loss, run_split(B, (size_t)B * m->input_dim, loss_rows, &lj));
     double rec = 0.0, kl = 0.0;
     for (int r = 0; r < B; r++) {
         rec += m->row_rec[r];
@@ -453,18 +478,18 @@ static void backward(vae_model *m, const float *x, int B)
     for (int l = m->n_layers - 1; l >= 0; l--) {
         const float *in = l == 0 ? m->z : m->dec_out[l - 1];
         linear_backward(m, &m->dec[l], B, in, dy, dx);
-        if (l > 0) act_backward(B, m->dec[l].in, in, dx, m->dec[l - 1].act);
+        if (l > 0) PROFILED(m, act_backward, act_backward(B, m->dec[l].in, in, dx, m->dec[l - 1].act));
         t = dy; dy = dx; dx = t;
     }
     /* dy is now d loss / dz; through the reparameterization and beta * KL. */
     reparam_job rj = {.k = vae_kernels_active(), .latent = m->latent, .mulv = m->mulv, .eps = m->eps,
                       .dz = dy, .beta = m->cfg.beta, .dmulv = dx};
-    run_split(B, (size_t)B * m->latent * 4, reparam_backward_rows, &rj);
+    PROFILED(m, reparam, run_split(B, (size_t)B * m->latent * 4, reparam_backward_rows, &rj));
     t = dy; dy = dx; dx = t;
     for (int l = m->n_layers - 1; l >= 0; l--) {
         const float *in = l == 0 ? x : m->enc_out[l - 1];
         linear_backward(m, &m->enc[l], B, in, dy, l == 0 ? NULL : dx);
-        if (l > 0) act_backward(B, m->enc[l].in, in, dx, m->enc[l - 1].act);
+        if (l > 0) PROFILED(m, act_backward, act_backward(B, m->enc[l].in, in, dx, m->enc[l - 1].act));
         t = dy; dy = dx; dx = t;
     }
 }
@@ -480,7 +505,7 @@ static void adam_step(vae_model *m, float lr)
     };
     adam_job j = {vae_kernels_active(), m, hp};
     int chunks = (int)((m->n_params + ADAM_CHUNK - 1) / ADAM_CHUNK);
-    run_split(chunks, m->n_params, adam_chunks, &j);
+    PROFILED(m, adam, run_split(chunks, m->n_params, adam_chunks, &j));
 }
 
 static int check_batch(vae_model *m, int batch)

@@ -12,6 +12,14 @@ typedef struct vae_linear {
     size_t w, b; /* offsets into the parameter block */
 } vae_linear;
 
+/* Where a training step's time goes, for bench/train: seconds added up
+ * while vae_model.profile is not NULL (it is NULL unless a caller sets it). */
+enum { VAE_PASS_FORWARD = 0, VAE_PASS_BACKWARD_DATA = 1, VAE_PASS_WEIGHT_GRAD = 2 };
+typedef struct vae_profile {
+    double gemm[2][VAE_MAX_HIDDEN + 1][3]; /* [encoder, decoder][layer][pass] */
+    double bias_act, act_backward, bias_grad, reparam, loss, adam, gather;
+} vae_profile;
+
 struct vae_model {
     vae_config cfg;
     int input_dim, latent;
@@ -43,7 +51,12 @@ struct vae_model {
     float *logits;                     /* [B, D] */
     float *row_rec, *row_kl;           /* [B] per-row loss terms */
     float *grad_a, *grad_b;            /* [B, widest layer], ping-pong */
+
+    vae_profile *profile; /* NULL: no timing */
 };
+
+/* Monotonic seconds, for the profile. */
+double vae_seconds_now(void);
 
 /* The number of parameters of a model of this (checked) shape, without
  * building one: lets a reader compare it with a file before allocating. */

@@ -20,13 +20,6 @@ void vae_images_to_float(const uint8_t *pixels, size_t n_values, float *out)
     for (size_t i = 0; i < n_values; i++) out[i] = (float)pixels[i] / 255.0f;
 }
 
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 /* The order of the training set in an epoch: a Fisher-Yates shuffle of
  * 0..n-1 whose draws come from (seed, SHUFFLE, epoch, i), so it depends only
  * on the seed and the epoch number (a resumed run sees the same order). */
@@ -48,11 +41,10 @@ static void shuffle_order(uint32_t *order, int n, uint64_t seed, int epoch)
 static int test_pass(vae_model *m, const vae_images *test, int n, int batch, int epoch,
                      double *loss, double *kl)
 {
-    size_t D = (size_t)m->input_dim;
     double loss_sum = 0.0, kl_sum = 0.0;
     for (int start = 0; start < n; start += batch) {
         int rows = n - start < batch ? n - start : batch;
-        vae_images_to_float(test->pixels + (size_t)start * D, (size_t)rows * D, m->x);
+        vae_images_copy_float(test, (size_t)start, (size_t)rows, m->x);
         vae_batch_stats s;
         int rc = vae_eval_batch(m, m->x, rows, VAE_STREAM_EVAL, (uint64_t)epoch, (uint32_t)start, &s);
         if (rc != VAE_OK) return rc;
@@ -95,18 +87,20 @@ int vae_train(vae_model *m, const vae_images *train, const vae_images *test,
     for (int epoch = m->epoch + 1; epoch <= opt->epochs; epoch++) {
         shuffle_order(order, n, m->seed, epoch);
         double loss_sum = 0.0, kl_sum = 0.0;
-        double t0 = now_seconds();
+        double t0 = vae_seconds_now();
         for (int start = 0; start < n; start += opt->batch) {
             int rows = n - start < opt->batch ? n - start : opt->batch;
+            double t_gather = m->profile ? vae_seconds_now() : 0.0;
             for (int r = 0; r < rows; r++)
-                vae_images_to_float(train->pixels + (size_t)order[start + r] * D, D, m->x + (size_t)r * D);
+                vae_images_copy_float(train, order[start + r], 1, m->x + (size_t)r * D);
+            if (m->profile) m->profile->gather += vae_seconds_now() - t_gather;
             vae_batch_stats s;
             rc = vae_train_step(m, m->x, rows, opt->lr, &s);
             if (rc != VAE_OK) goto done;
             loss_sum += s.loss;
             kl_sum += s.kl;
         }
-        double seconds = now_seconds() - t0;
+        double seconds = vae_seconds_now() - t0;
         m->epoch = epoch;
 
         vae_epoch_report rep = {
@@ -115,7 +109,10 @@ int vae_train(vae_model *m, const vae_images *train, const vae_images *test,
             .seconds = seconds, .images_per_second = seconds > 0 ? n / seconds : 0.0,
         };
         if (n_test > 0) {
+            vae_profile *profile = m->profile; /* the profile is of training steps only */
+            m->profile = NULL;
             rc = test_pass(m, test, n_test, opt->batch, epoch, &rep.test_loss, &rep.test_kl);
+            m->profile = profile;
             if (rc != VAE_OK) goto done;
         }
         if (callback && callback(&rep, user)) break;

@@ -113,21 +113,37 @@ float vae_uniform(uint64_t seed, uint32_t stream, uint64_t step, uint32_t row, u
 
 /* -------------------------------------------------------------- datasets */
 
-/* count images of rows x cols x channels bytes each, pixel-interleaved. */
+/* count images of rows x cols x channels values each, pixel-interleaved
+ * (R, G, B of a pixel side by side), rows top to bottom. Exactly one of
+ * pixels and values holds them (when count > 0):
+ *   pixels  bytes; a byte b stands for the intensity b / 255 (8-bit data:
+ *           unsigned-byte IDX, Netpbm with maxval 255), or
+ *   values  floats already in [0, 1] (every other IDX type, Netpbm with
+ *           another maxval); NULL when pixels is used.
+ * vae_images_copy_float gives either as floats in [0, 1]. */
 typedef struct vae_images {
     int count, rows, cols, channels;
     uint8_t *pixels;
     uint8_t *labels; /* count labels, or NULL */
+    float *values;
 } vae_images;
 
 void vae_images_free(vae_images *im);
 
+/* Writes images first .. first+n-1 of im to out (n * rows*cols*channels
+ * floats) in [0, 1]: values copied, or pixels divided by 255. The caller
+ * keeps first + n <= count. */
+void vae_images_copy_float(const vae_images *im, size_t first, size_t n, float *out);
+
 /* A training and a test set. When a folder holds only the t10k files, the
  * loader splits them, the first 9,000 for training and the last 1,000 for
- * testing, and sets split_from_test. */
+ * testing, and sets split_from_test. When an image folder comes without a
+ * test folder, every tenth image (in file-name order) is held out for
+ * testing and split_from_train is set. */
 typedef struct vae_dataset {
     vae_images train, test;
     int split_from_test;
+    int split_from_train;
 } vae_dataset;
 
 /* dir holds train-images-idx3-ubyte, train-labels-idx1-ubyte,
@@ -135,9 +151,74 @@ typedef struct vae_dataset {
 int vae_dataset_load_mnist_dir(const char *dir, vae_dataset *ds);
 void vae_dataset_free(vae_dataset *ds);
 
-/* IDX files (big-endian header, magic 0x0000TTNN); plain or gzip. */
-int vae_idx_read_images(const char *path, vae_images *out); /* ubyte, 3 dims */
-int vae_idx_read_labels(const char *path, uint8_t **labels, int *count); /* ubyte, 1 dim */
+/* The images of a folder: every file whose name ends in .pgm, .ppm or .pnm
+ * (any case; names starting with '.' and sub-folders are skipped), in the
+ * byte order of the names, each holding one or more Netpbm images; all
+ * must have one size and channel count. No labels. */
+int vae_images_load_dir(const char *dir, vae_images *out);
+
+/* A data set from dir, whichever kind it is: an MNIST-format folder (see
+ * vae_dataset_load_mnist_dir; test_dir must then be NULL) or, when it holds
+ * none of the MNIST image files, an image folder (vae_images_load_dir). For
+ * an image folder the test set is test_dir's images, or with test_dir NULL
+ * every tenth image of dir (the 10th, 20th, ... in name order; none when dir
+ * has fewer than 10), which then does not train. */
+int vae_dataset_load(const char *dir, const char *test_dir, vae_dataset *ds);
+
+/* IDX files (big-endian header, magic 0x0000TTNN: TT the element type, NN
+ * the number of dimensions, then NN 32-bit sizes), plain or gzip. */
+enum {
+    VAE_IDX_UBYTE = 0x08,  /* unsigned 8-bit */
+    VAE_IDX_BYTE = 0x09,   /* signed 8-bit */
+    VAE_IDX_SHORT = 0x0B,  /* signed 16-bit */
+    VAE_IDX_INT = 0x0C,    /* signed 32-bit */
+    VAE_IDX_FLOAT = 0x0D,  /* IEEE 754 binary32 */
+    VAE_IDX_DOUBLE = 0x0E  /* IEEE 754 binary64 */
+};
+#define VAE_IDX_MAX_DIMS 255
+
+/* A whole IDX file, its elements converted to float (exactly, except int
+ * values beyond 2^24 and doubles, which are rounded to the nearest float). */
+typedef struct vae_idx_array {
+    int type;  /* VAE_IDX_* */
+    int ndims; /* 1 .. VAE_IDX_MAX_DIMS */
+    uint32_t dims[VAE_IDX_MAX_DIMS]; /* sizes, outermost first; unused ones 0 */
+    size_t count;  /* the product of the sizes */
+    float *values; /* count values in file (row-major) order */
+} vae_idx_array;
+
+/* Any IDX file. NaN, an infinity, or a double beyond the float range is an
+ * error naming the file and the element's index. */
+int vae_idx_read(const char *path, vae_idx_array *out);
+void vae_idx_array_free(vae_idx_array *a);
+
+/* An IDX file of images, of any element type, with at least 2 dimensions:
+ *   - with 4 or more dimensions whose last size is 1 or 3, the last three
+ *     are rows, cols and channels (grey or RGB);
+ *   - otherwise the last two are rows and cols (one channel);
+ * the dimensions before those multiply to the image count (1 when there are
+ * none). An image may have at most 2^24 pixels. Values map to [0, 1] by the
+ * element type:
+ *   ubyte          v / 255 (kept as pixels)
+ *   byte, short,   v / 127, v / 32767, v / 2147483647 (the type's largest
+ *   int            value, as image libraries scale signed integers);
+ *                  a negative value is an error
+ *   float, double  as they are; each must lie in [0, 1]
+ * An error names the file and, for a bad value, its index in the file. */
+int vae_idx_read_images(const char *path, vae_images *out);
+/* An IDX file of one dimension (count) of any type whose every value is a
+ * whole number from 0 to 255. */
+int vae_idx_read_labels(const char *path, uint8_t **labels, int *count);
+
+/* Netpbm files (Netpbm's pgm(5) and ppm(5)): P5 and P6 (binary) and P2 and
+ * P3 (ASCII) with '#' comments in the header, any maxval from 1 to 65535
+ * (samples of two bytes, most significant first, above 255). A binary file
+ * may hold several images one after another; all must have one size and
+ * channel count (P5 grey or P6 RGB). A plain (ASCII) file holds one image.
+ * A sample s maps to s / maxval: maxval 255 gives pixels, any other values.
+ * Every image may have at most 2^24 pixels; a sample above the maxval, a
+ * truncated raster and anything after the last image are errors. */
+int vae_pnm_read(const char *path, vae_images *out);
 
 /* Whole-file reads; vae_read_file_maybe_gz inflates gzip data (by its magic
  * bytes) in memory. max_len caps the (decompressed) size. Free with free(). */
@@ -149,7 +230,8 @@ int vae_read_file_maybe_gz(const char *path, uint8_t **data, size_t *len, size_t
  * output above max_out. Concatenated gzip members are joined. */
 int vae_gunzip(const uint8_t *in, size_t in_len, uint8_t **out, size_t *out_len, size_t max_out);
 /* Inflate raw deflate data into out[0..cap). *out_len receives the bytes
- * written, *consumed (may be NULL) the input bytes used. */
+ * written, *consumed (may be NULL) the input bytes used. When the output does
+ * not fit, out holds its first cap bytes and the result is VAE_ERR_FORMAT. */
 int vae_inflate(const uint8_t *in, size_t in_len, uint8_t *out, size_t cap,
                 size_t *out_len, size_t *consumed);
 uint32_t vae_crc32(uint32_t crc, const void *data, size_t len);   /* start with crc = 0 */

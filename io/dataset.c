@@ -26,15 +26,6 @@ static const char *const file_names[N_FILES] = {
     "train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte",
     "t10k-labels-idx1-ubyte"};
 
-/* See vae.h. Safe on a zeroed struct and on one already freed. */
-void vae_images_free(vae_images *im)
-{
-    if (!im) return;
-    free(im->pixels);
-    free(im->labels);
-    memset(im, 0, sizeof *im);
-}
-
 /* See vae.h. */
 void vae_dataset_free(vae_dataset *ds)
 {
@@ -42,6 +33,7 @@ void vae_dataset_free(vae_dataset *ds)
     vae_images_free(&ds->train);
     vae_images_free(&ds->test);
     ds->split_from_test = 0;
+    ds->split_from_train = 0;
 }
 
 /* dir + "/" + name + suffix in a new string, or NULL when out of memory. */
@@ -99,36 +91,6 @@ static int load_set(const char *images_path, const char *labels_path, vae_images
     return rc;
 }
 
-/* Moves images n_train.. of all into test (a new allocation) and shrinks all
- * to the first n_train, which become the training set. */
-static int split_images(vae_images *all, int n_train, vae_images *train, vae_images *test)
-{
-    size_t image_bytes = (size_t)all->rows * (size_t)all->cols * (size_t)all->channels;
-    int n_test = all->count - n_train;
-    memset(test, 0, sizeof *test);
-    test->rows = all->rows;
-    test->cols = all->cols;
-    test->channels = all->channels;
-    if (n_test > 0) {
-        size_t train_bytes = image_bytes * (size_t)n_train, test_bytes = image_bytes * (size_t)n_test;
-        test->pixels = malloc(test_bytes);
-        test->labels = all->labels ? malloc((size_t)n_test) : NULL;
-        if (!test->pixels || (all->labels && !test->labels)) {
-            vae_images_free(test);
-            return vae_fail(VAE_ERR_NOMEM, "out of memory splitting %d images", all->count);
-        }
-        test->count = n_test;
-        memcpy(test->pixels, all->pixels + train_bytes, test_bytes);
-        if (all->labels) memcpy(test->labels, all->labels + n_train, (size_t)n_test);
-        uint8_t *p = realloc(all->pixels, train_bytes);
-        if (p) all->pixels = p;
-    }
-    *train = *all;
-    train->count = n_train;
-    memset(all, 0, sizeof *all);
-    return 0;
-}
-
 /* The number of training images when a t10k set of n images is split. */
 static int split_point(int n)
 {
@@ -152,16 +114,18 @@ static int load_found(const char *dir, char *const *paths, vae_dataset *ds)
         }
         rc = load_set(paths[TEST_IMAGES], paths[TEST_LABELS], &ds->test);
         if (rc) return rc;
-        if (ds->train.rows != ds->test.rows || ds->train.cols != ds->test.cols)
+        if (ds->train.rows != ds->test.rows || ds->train.cols != ds->test.cols ||
+            ds->train.channels != ds->test.channels)
             return vae_fail(VAE_ERR_FORMAT,
-                            "%s: training images are %dx%d but test images are %dx%d", dir,
-                            ds->train.rows, ds->train.cols, ds->test.rows, ds->test.cols);
+                            "%s: training images are %dx%dx%d but test images are %dx%dx%d", dir,
+                            ds->train.rows, ds->train.cols, ds->train.channels, ds->test.rows,
+                            ds->test.cols, ds->test.channels);
         return 0;
     }
     vae_images all;
     rc = load_set(paths[TEST_IMAGES], paths[TEST_LABELS], &all);
     if (rc) return rc;
-    rc = split_images(&all, split_point(all.count), &ds->train, &ds->test);
+    rc = vae_io_images_split(&all, split_point(all.count), 0, &ds->train, &ds->test);
     vae_images_free(&all);
     if (rc == 0) ds->split_from_test = 1;
     return rc;
@@ -188,4 +152,18 @@ int vae_dataset_load_mnist_dir(const char *dir, vae_dataset *ds)
     for (int i = 0; i < N_FILES; i++) free(paths[i]);
     if (rc) vae_dataset_free(ds);
     return rc;
+}
+
+/* See io_internal.h. */
+int vae_io_is_mnist_dir(const char *dir, int *is_mnist)
+{
+    *is_mnist = 0;
+    for (int i = TRAIN_IMAGES; i <= TEST_IMAGES; i += TEST_IMAGES - TRAIN_IMAGES) {
+        char *path;
+        int rc = find_file(dir, file_names[i], &path);
+        if (rc) return rc;
+        if (path) *is_mnist = 1;
+        free(path);
+    }
+    return 0;
 }

@@ -274,6 +274,13 @@ static int inflate_stored(inflater *s)
     s->in_pos += 4;
     if (s->in_len - s->in_pos < len) return fail_truncated(s);
     int rc = reserve_output(s, len);
+    if (rc == INFLATE_FULL && !s->growable) {
+        /* Fill a caller's fixed buffer to the last byte before giving up. */
+        size_t room = s->cap - s->out_pos;
+        memcpy(s->out + s->out_pos, s->in + s->in_pos, room);
+        s->out_pos += room;
+        s->in_pos += room;
+    }
     if (rc != INFLATE_OK) return rc;
     if (len) memcpy(s->out + s->out_pos, s->in + s->in_pos, len);
     s->out_pos += len;
@@ -357,7 +364,13 @@ static int inflate_codes(inflater *s)
         if (len > cap - pos) {
             SAVE_STATE();
             rc = reserve_output(s, len);
-            if (rc != INFLATE_OK) break;
+            if (rc != INFLATE_OK) {
+                /* A caller's fixed buffer is filled to the last byte, so that
+                 * a prefix decode (vae_io_gunzip_prefix) gets every byte. */
+                if (rc == INFLATE_FULL && !s->growable)
+                    for (; pos < cap; pos++) out[pos] = out[pos - d];
+                break;
+            }
             out = s->out;
             cap = s->cap;
         }
@@ -591,12 +604,23 @@ static size_t initial_capacity(const uint8_t *in, size_t in_len, size_t max_out)
     return guess;
 }
 
-/* See vae.h. Each member is header, deflate stream, CRC-32 and ISIZE (RFC 1952
- * section 2.3.1); members follow each other and their outputs are joined.
- * Zero bytes after the last member (padding) are ignored, as gzip does;
- * anything else must be another member. */
-int vae_gunzip(const uint8_t *in, size_t in_len, uint8_t **out, size_t *out_len, size_t max_out)
+/* See io_internal.h. */
+size_t vae_io_inflate_bound(size_t in_len)
 {
+    size_t bound;
+    if (!vae_mul_size(in_len, 1032, &bound) || !vae_add_size(bound, 1032, &bound)) return SIZE_MAX;
+    return bound;
+}
+
+/* vae_gunzip, and *exceeded (when not NULL) set to 1 when it failed because
+ * the output would pass max_out. Each member is header, deflate stream,
+ * CRC-32 and ISIZE (RFC 1952 section 2.3.1); members follow each other and
+ * their outputs are joined. Zero bytes after the last member (padding) are
+ * ignored, as gzip does; anything else must be another member. */
+static int gunzip(const uint8_t *in, size_t in_len, uint8_t **out, size_t *out_len,
+                  size_t max_out, int *exceeded)
+{
+    if (exceeded) *exceeded = 0;
     if (!out || !out_len) return vae_fail(VAE_ERR_ARG, "gzip: NULL output pointer");
     *out = NULL;
     *out_len = 0;
@@ -629,6 +653,7 @@ int vae_gunzip(const uint8_t *in, size_t in_len, uint8_t **out, size_t *out_len,
         if (rc == INFLATE_FULL) {
             rc = vae_fail(VAE_ERR_FORMAT, "gzip: decompressed data exceeds the limit of %zu bytes",
                           max_out);
+            if (exceeded) *exceeded = 1;
             break;
         }
         if (rc) break;
@@ -666,4 +691,41 @@ int vae_gunzip(const uint8_t *in, size_t in_len, uint8_t **out, size_t *out_len,
     *out_len = s->out_pos;
     free(s);
     return 0;
+}
+
+/* See vae.h. */
+int vae_gunzip(const uint8_t *in, size_t in_len, uint8_t **out, size_t *out_len, size_t max_out)
+{
+    return gunzip(in, in_len, out, out_len, max_out, NULL);
+}
+
+/* See io_internal.h. */
+int vae_io_gunzip(const uint8_t *in, size_t in_len, uint8_t **out, size_t *out_len,
+                  size_t max_out, int *exceeded)
+{
+    return gunzip(in, in_len, out, out_len, max_out, exceeded);
+}
+
+/* See io_internal.h. Decoding stops as soon as out is full, so whatever
+ * follows (and the trailer's CRC) is not looked at: the caller decodes the
+ * whole stream again once the prefix told it how much output to allow. */
+int vae_io_gunzip_prefix(const uint8_t *in, size_t in_len, uint8_t *out, size_t cap,
+                         size_t *out_len)
+{
+    *out_len = 0;
+    if (in_len == 0) return vae_fail(VAE_ERR_FORMAT, "gzip: empty input");
+    size_t header_len = 0;
+    int rc = parse_gzip_header(in, in_len, 1, &header_len);
+    if (rc) return rc;
+    inflater *s = malloc(sizeof *s);
+    if (!s) return vae_fail(VAE_ERR_NOMEM, "gzip: out of memory");
+    memset(s, 0, offsetof(inflater, lit));
+    s->what = "gzip";
+    s->out = out;
+    s->cap = s->limit = cap;
+    start_input(s, in + header_len, in_len - header_len);
+    rc = inflate_stream(s);
+    *out_len = s->out_pos;
+    free(s);
+    return rc == INFLATE_FULL ? 0 : rc;
 }

@@ -79,6 +79,10 @@ def main():
         gzip_cli(["-9", "-n", "-c"], idx_images(20, 4, 5)))
     open("mnist-t10k-only/t10k-labels-idx1-ubyte.gz", "wb").write(
         gzip_cli(["-9", "-n", "-c"], idx_labels(20)))
+    # A gzip bomb aimed at the IDX reader: the header declares 16 labels, but
+    # the member goes on to inflate 16 MiB of zeros (about 1000:1).
+    open("bomb-labels-idx1-ubyte.gz", "wb").write(
+        gzip_cli(["-9", "-n", "-c"], idx_labels(16) + bytes(16 << 20)))
 
 
 if __name__ == "__main__":

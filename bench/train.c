@@ -1,0 +1,180 @@
+/* bench/train.c - whole training epochs: seconds per epoch, images/s,
+ * effective GFLOP/s and % of the FMA peak, for each thread count asked for,
+ * and where a step's time goes (GEMM by layer and pass, the element-wise
+ * kernels, batch gathering, Adam). Then how much CPU an idle pool uses.
+ *
+ *   bench/train [--data DIR] [--epochs N] [--batch B] [--threads 1,2]
+ *
+ * Defaults: the full Fashion-MNIST when Debian's dataset-fashion-mnist is
+ * installed, else data/; 3 epochs; batch 128; 1 and 2 threads. The model is
+ * the default 784-400-20, Bernoulli, Adam 1e-3, seed 1. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "model.h"
+
+#define VAE_BENCH_NO_MAIN
+#include "peak.c"
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Flops of one epoch of n images: forward and weight gradient of every
+ * layer, and the data gradient of every layer but the first. */
+static double epoch_flops(const vae_model *m, int n)
+{
+    double f = 0;
+    for (int side = 0; side < 2; side++)
+        for (int l = 0; l < m->n_layers; l++) {
+            const vae_linear *L = side ? &m->dec[l] : &m->enc[l];
+            double mac = (double)L->in * L->out;
+            f += 2 * mac * 2;                      /* forward + weight gradient */
+            if (side || l > 0) f += 2 * mac;        /* data gradient */
+        }
+    return f * n;
+}
+
+typedef struct run_log {
+    double seconds[64];
+    double test_loss;
+    int epochs;
+} run_log;
+
+static int record(const vae_epoch_report *r, void *user)
+{
+    run_log *log = user;
+    if (log->epochs < 64) log->seconds[log->epochs++] = r->seconds;
+    log->test_loss = r->test_loss;
+    printf("    epoch %d: %.3f s, %.0f images/s, test loss %.3f\n", r->epoch, r->seconds, r->images_per_second,
+           r->test_loss);
+    fflush(stdout);
+    return 0;
+}
+
+static double cpu_seconds(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_utime.tv_sec + 1e-6 * (double)ru.ru_utime.tv_usec + (double)ru.ru_stime.tv_sec +
+           1e-6 * (double)ru.ru_stime.tv_usec;
+}
+
+static void print_profile(const vae_model *m, const vae_profile *p, double total)
+{
+    static const char *const pass_names[3] = {"forward", "data grad", "weight grad"};
+    printf("    where the time goes (all epochs, %% of training time):\n");
+    double gemm_total = 0;
+    for (int side = 0; side < 2; side++)
+        for (int l = 0; l < m->n_layers; l++) {
+            const vae_linear *L = side ? &m->dec[l] : &m->enc[l];
+            for (int pass = 0; pass < 3; pass++) {
+                double t = p->gemm[side][l][pass];
+                if (t == 0) continue;
+                gemm_total += t;
+                printf("      gemm %s%d %4d->%-4d %-11s %8.3f s %5.1f%%\n", side ? "dec" : "enc", l + 1, L->in,
+                       L->out, pass_names[pass], t, 100 * t / total);
+            }
+        }
+    struct {
+        const char *name;
+        double t;
+    } parts[] = {{"bias + activation", p->bias_act}, {"activation backward", p->act_backward},
+                 {"bias gradient", p->bias_grad},    {"reparameterize + KL", p->reparam},
+                 {"likelihood + gradient", p->loss}, {"Adam", p->adam},
+                 {"batch gathering", p->gather}};
+    double other = 0;
+    for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
+        other += parts[i].t;
+        printf("      %-34s %8.3f s %5.1f%%\n", parts[i].name, parts[i].t, 100 * parts[i].t / total);
+    }
+    printf("      %-34s %8.3f s %5.1f%%\n", "all GEMM", gemm_total, 100 * gemm_total / total);
+    printf("      %-34s %8.3f s %5.1f%%\n", "all outside GEMM", other, 100 * other / total);
+    printf("      %-34s %8.3f s %5.1f%%\n", "unaccounted", total - gemm_total - other,
+           100 * (total - gemm_total - other) / total);
+}
+
+int main(int argc, char **argv)
+{
+    const char *data = access("/usr/share/datasets/fashion-mnist", R_OK) == 0 ? "/usr/share/datasets/fashion-mnist"
+                                                                            : "data";
+    const char *thread_list = "1,2";
+    int epochs = 3, batch = 128;
+    for (int i = 1; i + 1 < argc; i += 2) {
+        if (strcmp(argv[i], "--data") == 0) data = argv[i + 1];
+        else if (strcmp(argv[i], "--epochs") == 0) epochs = atoi(argv[i + 1]);
+        else if (strcmp(argv[i], "--batch") == 0) batch = atoi(argv[i + 1]);
+        else if (strcmp(argv[i], "--threads") == 0) thread_list = argv[i + 1];
+        else {
+            fprintf(stderr, "usage: bench/train [--data DIR] [--epochs N] [--batch B] [--threads 1,2]\n");
+            return 2;
+        }
+    }
+    if (epochs < 1 || epochs > 64 || batch < 1) {
+        fprintf(stderr, "bench/train: --epochs must be 1..64 and --batch positive\n");
+        return 2;
+    }
+    vae_dataset ds;
+    if (vae_dataset_load_mnist_dir(data, &ds) != VAE_OK) {
+        fprintf(stderr, "bench/train: %s\n", vae_last_error());
+        return 1;
+    }
+    double peak1 = vae_bench_peak_gflops(vae_isa_name());
+    printf("# vae %s bench/train: %s (%d training, %d test images), batch %d, %d epochs, kernels %s,\n"
+           "# one-core FMA peak %.1f GFLOP/s (bench/peak)\n",
+           VAE_VERSION, data, ds.train.count, ds.test.count, batch, epochs, vae_isa_name(), peak1);
+
+    char list[64];
+    snprintf(list, sizeof list, "%s", thread_list);
+    for (char *tok = strtok(list, ","); tok; tok = strtok(NULL, ",")) {
+        int threads = atoi(tok);
+        if (threads < 1 || vae_set_threads(threads) != VAE_OK) {
+            fprintf(stderr, "bench/train: bad thread count '%s'\n", tok);
+            return 2;
+        }
+        vae_config cfg;
+        vae_config_default(&cfg);
+        vae_model *m;
+        if (vae_model_create(&cfg, 1, &m) != VAE_OK) return 1;
+        vae_profile prof;
+        memset(&prof, 0, sizeof prof);
+        m->profile = &prof;
+        vae_train_options opt;
+        vae_train_options_default(&opt);
+        opt.epochs = epochs;
+        opt.batch = batch;
+        run_log log;
+        memset(&log, 0, sizeof log);
+        printf("threads %d:\n", threads);
+        if (vae_train(m, &ds.train, &ds.test, &opt, record, &log) != VAE_OK) {
+            fprintf(stderr, "bench/train: %s\n", vae_last_error());
+            return 1;
+        }
+        double total = 0, sorted[64];
+        for (int e = 0; e < log.epochs; e++) total += sorted[e] = log.seconds[e];
+        qsort(sorted, (size_t)log.epochs, sizeof(double), cmp_double);
+        double median = sorted[log.epochs / 2];
+        double gflops = epoch_flops(m, ds.train.count) / median * 1e-9;
+        printf("  threads %d: median epoch %.3f s, %.0f images/s, %.1f GFLOP/s effective, %.1f%% of %d x %.1f "
+               "GFLOP/s peak, final test loss %.3f\n",
+               threads, median, ds.train.count / median, gflops, 100 * gflops / (threads * peak1), threads, peak1,
+               log.test_loss);
+        print_profile(m, &prof, total);
+        vae_model_free(m);
+    }
+    /* An idle pool: workers spin briefly after a job, then sleep. */
+    double cpu0 = cpu_seconds(), t0 = vae_seconds_now();
+    struct timespec one_second = {1, 0};
+    nanosleep(&one_second, NULL);
+    double cpu = cpu_seconds() - cpu0, wall = vae_seconds_now() - t0;
+    printf("idle pool (%d threads) over %.2f s of waiting: %.1f ms of CPU (%.2f%% of one core)\n", vae_get_threads(),
+           wall, 1e3 * cpu, 100 * cpu / wall);
+    vae_dataset_free(&ds);
+    return 0;
+}
