@@ -5,6 +5,8 @@
 #   make check-asan   the Check suites under ASan and UBSan (in build-asan/)
 #   make check-tsan   the threaded tests under ThreadSanitizer (in build-tsan/)
 #   make fuzz         the libFuzzer harnesses, FUZZ_SECONDS each (clang)
+#   make check-aarch64  the suites cross-built for aarch64 (NEON), run under qemu
+#   make check-noavx  the suites under qemu on an x86-64 CPU without AVX
 #   make demo         train on data/ for a few epochs, write sample pictures
 #   make bench        run the benchmarks in bench/
 #   make install      PREFIX=/usr/local DESTDIR=
@@ -41,7 +43,7 @@ TEST_OBJ = $(TEST_SRC:%.c=$(BUILD)/%.o)
 CHECK_CFLAGS := $(shell pkg-config --cflags check 2>/dev/null)
 CHECK_LIBS   := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck_pic -lsubunit -lrt -lm)
 
-BENCH    = bench/peak bench/gemm bench/train
+BENCH    = bench/peak bench/gemm bench/kernels bench/train
 
 .PHONY: all check demo bench install clean
 all: $(LIB) $(PROG)
@@ -127,6 +129,7 @@ bench/%: bench/%.c libvae.a
 bench: $(BENCH)
 	./bench/peak
 	./bench/gemm
+	./bench/kernels
 	./bench/train
 
 DEMO_EPOCHS ?= 10
@@ -142,6 +145,42 @@ install: all
 	install -m 644 core/vae.h $(DESTDIR)$(PREFIX)/include/vae.h
 
 clean:
-	rm -rf $(BUILD) build-asan build-tsan build-fuzz libvae.a vae $(BENCH) demo.model demo-samples.png demo-recon.png
+	rm -rf $(BUILD) $(CROSS_BUILD) build-asan build-tsan build-fuzz libvae.a vae $(BENCH) demo.model demo-samples.png demo-recon.png
+
+# ------------------------------------------------ tests under an emulator
+# check-aarch64: library, vae and tests cross-built for aarch64 (so the NEON
+#   kernels) in $(CROSS_BUILD)/, run under qemu-aarch64.
+# check-noavx: this build's tests under qemu-x86_64 on a CPU without AVX, so
+#   dispatch must fall back to the scalar kernels.
+# Each first checks that the emulated CPU gets the expected kernel table.
+# Needs gcc-aarch64-linux-gnu, check:arm64, libsubunit-dev:arm64 and
+# qemu-user (Debian). The CLI tests run the program as
+# $VAE_TEST_RUNNER $VAE_TEST_PROG; Check's per-test timeouts are stretched
+# by CK_TIMEOUT_MULTIPLIER, since emulation is many times slower.
+# qemu-aarch64 -L / runs the binaries on Debian's arm64 multiarch runtime
+# (/lib/ld-linux-aarch64.so.1, libc6:arm64, which check:arm64 pulls in); with
+# -L /usr/aarch64-linux-gnu, the cross toolchain's own libc (2.36-8cross1)
+# hangs or crashes in fork() under qemu 7.2, and Check forks for every test.
+CROSS_CC      = aarch64-linux-gnu-gcc
+CROSS_BUILD   = build-aarch64
+CROSS_PKG_DIR = /usr/lib/aarch64-linux-gnu/pkgconfig:/usr/share/pkgconfig
+QEMU_AARCH64  = qemu-aarch64 -L /
+QEMU_NOAVX    = qemu-x86_64 -cpu Westmere
+EMU_TIMEOUT_MULTIPLIER = 10
+.PHONY: check-aarch64 check-noavx check-emulated
+
+check-aarch64:
+	PKG_CONFIG_LIBDIR=$(CROSS_PKG_DIR) $(MAKE) CC=$(CROSS_CC) BUILD=$(CROSS_BUILD) \
+	    LIB=$(CROSS_BUILD)/libvae.a PROG=$(CROSS_BUILD)/vae \
+	    EMULATOR='$(QEMU_AARCH64)' EXPECT_KERNELS=neon check-emulated
+
+check-noavx:
+	$(MAKE) EMULATOR='$(QEMU_NOAVX)' EXPECT_KERNELS=scalar check-emulated
+
+check-emulated: $(BUILD)/run_tests $(PROG)
+	$(EMULATOR) $(abspath $(PROG)) --version | tee $(BUILD)/emulated-version.txt
+	grep -Eq 'kernels: $(EXPECT_KERNELS)[,)]' $(BUILD)/emulated-version.txt
+	CK_EXCLUDE_CASES=training VAE_TEST_RUNNER='$(EMULATOR)' VAE_TEST_PROG=$(abspath $(PROG)) \
+	    CK_TIMEOUT_MULTIPLIER=$(EMU_TIMEOUT_MULTIPLIER) $(EMULATOR) $(BUILD)/run_tests
 
 -include $(LIB_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(BUILD)/core/main.d

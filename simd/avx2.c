@@ -6,6 +6,11 @@
 
 #include "kernels.h"
 
+/* The fused element-wise kernels (bias_act_forward_avx2, ...): simd/fused.h
+ * on the AVX2 vectors of vec_avx2.h. */
+#include "vec_avx2.h"
+#include "fused.h"
+
 /* ------------------------------------------------------------------ GEMM */
 
 /* 6 x 16 register tile (BLIS haswell): 12 ymm accumulators, 2 ymm of B and
@@ -136,4 +141,12 @@ const vae_kernels vae_kernels_avx2 = {
     .gemm_microkernel = gemm_microkernel_avx2,
     .pack_copied = pack_copied_avx2,
     .pack_transposed = pack_transposed_avx2,
+    .bias_act_forward = bias_act_forward_avx2,
+    .act_backward = act_backward_avx2,
+    .bias_grad = bias_grad_avx2,
+    .reparam_kl_forward = reparam_kl_forward_avx2,
+    .reparam_kl_backward = reparam_kl_backward_avx2,
+    .bernoulli_loss = bernoulli_loss_avx2,
+    .gaussian_loss = gaussian_loss_avx2,
+    .adam_update = adam_update_avx2,
 };

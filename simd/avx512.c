@@ -5,6 +5,11 @@
 
 #include "kernels.h"
 
+/* The fused element-wise kernels (bias_act_forward_avx512, ...): simd/fused.h
+ * on the AVX-512 vectors of vec_avx512.h. */
+#include "vec_avx512.h"
+#include "fused.h"
+
 /* ------------------------------------------------------------------ GEMM */
 
 /* 10 x 32 register tile: 20 zmm accumulators, 2 zmm of B, broadcasts of A
@@ -175,4 +180,12 @@ const vae_kernels vae_kernels_avx512 = {
     .pack_copied = pack_copied_avx512,
     .pack_transposed = pack_transposed_avx512,
     .store_tile_transposed = store_tile_transposed_avx512,
+    .bias_act_forward = bias_act_forward_avx512,
+    .act_backward = act_backward_avx512,
+    .bias_grad = bias_grad_avx512,
+    .reparam_kl_forward = reparam_kl_forward_avx512,
+    .reparam_kl_backward = reparam_kl_backward_avx512,
+    .bernoulli_loss = bernoulli_loss_avx512,
+    .gaussian_loss = gaussian_loss_avx512,
+    .adam_update = adam_update_avx512,
 };

@@ -3,12 +3,15 @@
  * the gradients). Loops over vae_kernels_available(), so a new SIMD table is
  * tested by the same cases as the scalar one. */
 #include <check.h>
+#include <float.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "kernels.h"
 #include "vae.h"
+#include "vmath_test.h"
 
 static const vae_kernels *tables[16];
 static int n_tables;
@@ -253,6 +256,476 @@ START_TEST(test_adam_by_hand)
 }
 END_TEST
 
+/* ------------------------------------- every size, against the scalar table */
+
+/* Sizes around the vector widths (4, 8, 16 lanes) and the VAE's own
+ * (latent 20, hidden 400, 784 pixels). */
+static const int tail_sizes[] = {1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 20, 31, 33, 40, 63, 65, 400, 784};
+#define N_TAIL_SIZES (int)(sizeof tail_sizes / sizeof tail_sizes[0])
+#define GUARD 16 /* floats past each buffer that no kernel may write */
+static const float canary = -12345.5f;
+
+static float *guarded(size_t n)
+{
+    float *p = malloc(sizeof(float) * (n + GUARD));
+    for (size_t i = 0; i < n + GUARD; i++) p[i] = canary;
+    return p;
+}
+
+static void assert_guard(const float *p, size_t n, const char *what, const char *table)
+{
+    for (size_t i = n; i < n + GUARD; i++)
+        ck_assert_msg(p[i] == canary, "%s: %s wrote past its end (+%zu)", table, what, i - n);
+}
+
+static void fill(float *p, size_t n, double lo, double hi)
+{
+    for (size_t i = 0; i < n; i++) p[i] = (float)rand_uniform(lo, hi);
+}
+
+/* Each SIMD table on odd rows counts and column counts (tails of every
+ * length) against the scalar table: the same values to float rounding,
+ * nothing written past the data, row sums to 1e-5. */
+START_TEST(test_tails_against_scalar)
+{
+    const vae_kernels *ref = &vae_kernels_scalar;
+    for (int t = 0; t < n_tables; t++)
+        for (int si = 0; si < N_TAIL_SIZES; si++) {
+            const vae_kernels *k = tables[t];
+            const char *name = k->name;
+            int C = tail_sizes[si], R = si % 2 ? 3 : 2, LD = C + 3;
+            size_t n = (size_t)R * C;
+            float *a = guarded((size_t)R * LD), *b = guarded((size_t)R * LD), *bias = guarded((size_t)C);
+            float *x = guarded(n), *l = guarded(n), *loss = guarded((size_t)R), *loss_ref = guarded((size_t)R);
+            float *dl = guarded(n), *dl_ref = guarded(n);
+            fill(bias, (size_t)C, -1, 1);
+            for (int act = VAE_KERNEL_ACT_NONE; act <= VAE_KERNEL_ACT_TANH; act++) {
+                fill(a, (size_t)R * LD, -3, 3);
+                memcpy(b, a, sizeof(float) * (size_t)R * LD);
+                k->bias_act_forward(R, C, a, LD, bias, act);
+                ref->bias_act_forward(R, C, b, LD, bias, act);
+                for (size_t i = 0; i < (size_t)R * LD; i++)
+                    ck_assert_msg(close_to(a[i], b[i], 2e-7, 2e-7), "%s bias_act %d C=%d [%zu]: %g vs %g", name, act,
+                                  C, i, a[i], b[i]);
+                assert_guard(a, (size_t)R * LD, "bias_act_forward", name);
+                /* act_backward on the outputs just computed */
+                float *dy = guarded((size_t)R * LD), *dy_ref = guarded((size_t)R * LD);
+                fill(dy, (size_t)R * LD, -2, 2);
+                memcpy(dy_ref, dy, sizeof(float) * (size_t)R * LD);
+                k->act_backward(R, C, b, LD, dy, LD, act);
+                ref->act_backward(R, C, b, LD, dy_ref, LD, act);
+                for (size_t i = 0; i < (size_t)R * LD; i++)
+                    ck_assert_msg(close_to(dy[i], dy_ref[i], 2e-7, 1e-7), "%s act_backward %d C=%d [%zu]", name, act, C, i);
+                assert_guard(dy, (size_t)R * LD, "act_backward", name);
+                /* bias_grad: the same additions in the same order, so the same bits */
+                float *db = guarded((size_t)C), *db_ref = guarded((size_t)C);
+                k->bias_grad(R, C, dy, LD, db);
+                ref->bias_grad(R, C, dy, LD, db_ref);
+                ck_assert_msg(memcmp(db, db_ref, sizeof(float) * (size_t)C) == 0, "%s bias_grad C=%d", name, C);
+                assert_guard(db, (size_t)C, "bias_grad", name);
+                free(dy); free(dy_ref); free(db); free(db_ref);
+            }
+            /* likelihoods */
+            fill(l, n, -8, 8);
+            fill(x, n, 0, 1);
+            k->bernoulli_loss(R, C, l, x, loss, dl);
+            ref->bernoulli_loss(R, C, l, x, loss_ref, dl_ref);
+            for (int r = 0; r < R; r++)
+                ck_assert_msg(close_to(loss[r], loss_ref[r], 1e-5, 1e-5), "%s bernoulli C=%d row %d: %g vs %g", name, C,
+                              r, loss[r], loss_ref[r]);
+            for (size_t i = 0; i < n; i++)
+                ck_assert_msg(close_to(dl[i], dl_ref[i], 1e-6, 3e-7), "%s bernoulli dl C=%d [%zu]: %g vs %g", name, C, i, dl[i], dl_ref[i]);
+            assert_guard(loss, (size_t)R, "bernoulli_loss", name);
+            assert_guard(dl, n, "bernoulli_loss dl", name);
+            for (int sig = 0; sig <= 1; sig++) {
+                k->gaussian_loss(R, C, l, x, sig, loss, dl);
+                ref->gaussian_loss(R, C, l, x, sig, loss_ref, dl_ref);
+                for (int r = 0; r < R; r++)
+                    ck_assert_msg(close_to(loss[r], loss_ref[r], 1e-5, 1e-5), "%s gaussian %d C=%d row %d", name, sig, C, r);
+                for (size_t i = 0; i < n; i++)
+                    ck_assert_msg(close_to(dl[i], dl_ref[i], 1e-6, 3e-7), "%s gaussian dl %d C=%d [%zu]", name, sig, C, i);
+                assert_guard(loss, (size_t)R, "gaussian_loss", name);
+                assert_guard(dl, n, "gaussian_loss dl", name);
+            }
+            /* reparameterization with latent C: mulv is R x 2C */
+            float *mulv = guarded(2 * n), *eps = guarded(n), *z = guarded(n), *z_ref = guarded(n), *eps_ref = guarded(n);
+            float *kl = guarded((size_t)R), *kl_ref = guarded((size_t)R), *dmulv = guarded(2 * n), *dmulv_ref = guarded(2 * n);
+            fill(mulv, 2 * n, -3, 3);
+            k->reparam_kl_forward(R, C, mulv, 5, VAE_STREAM_NOISE, 1234567, 77, eps, z, kl);
+            ref->reparam_kl_forward(R, C, mulv, 5, VAE_STREAM_NOISE, 1234567, 77, eps_ref, z_ref, kl_ref);
+            for (size_t i = 0; i < n; i++) {
+                ck_assert_msg(fabsf(eps[i] - eps_ref[i]) <= 3e-6f, "%s eps C=%d [%zu]: %g vs %g", name, C, i, eps[i],
+                              eps_ref[i]);
+                ck_assert_msg(close_to(z[i], z_ref[i], 1e-5, 1e-5), "%s z C=%d [%zu]", name, C, i);
+            }
+            for (int r = 0; r < R; r++)
+                ck_assert_msg(close_to(kl[r], kl_ref[r], 1e-5, 1e-5), "%s kl C=%d row %d: %g vs %g", name, C, r, kl[r],
+                              kl_ref[r]);
+            assert_guard(eps, n, "reparam eps", name);
+            assert_guard(z, n, "reparam z", name);
+            assert_guard(kl, (size_t)R, "reparam kl", name);
+            fill(dl, n, -1, 1); /* dz */
+            k->reparam_kl_backward(R, C, mulv, eps_ref, dl, 0.8f, dmulv);
+            ref->reparam_kl_backward(R, C, mulv, eps_ref, dl, 0.8f, dmulv_ref);
+            for (size_t i = 0; i < 2 * n; i++)
+                ck_assert_msg(close_to(dmulv[i], dmulv_ref[i], 1e-5, 1e-6), "%s reparam backward C=%d [%zu]", name, C, i);
+            assert_guard(dmulv, 2 * n, "reparam_kl_backward", name);
+            /* Adam on n parameters, three steps */
+            float *p = guarded(n), *g = guarded(n), *m = guarded(n), *v = guarded(n);
+            float *p_ref = guarded(n), *m_ref = guarded(n), *v_ref = guarded(n);
+            fill(p, n, -1, 1);
+            memcpy(p_ref, p, sizeof(float) * n);
+            memset(m, 0, sizeof(float) * n); memset(v, 0, sizeof(float) * n);
+            memset(m_ref, 0, sizeof(float) * n); memset(v_ref, 0, sizeof(float) * n);
+            for (int step = 1; step <= 3; step++) {
+                vae_adam_params hp = {1e-3f, 0.9f, 0.999f, 1e-8f, (float)(1 - pow(0.9, step)), (float)(1 - pow(0.999, step))};
+                fill(g, n, -1, 1);
+                k->adam_update(n, p, g, m, v, &hp);
+                ref->adam_update(n, p_ref, g, m_ref, v_ref, &hp);
+            }
+            for (size_t i = 0; i < n; i++)
+                ck_assert_msg(close_to(p[i], p_ref[i], 1e-6, 1e-7) && close_to(m[i], m_ref[i], 1e-6, 3e-8) &&
+                              close_to(v[i], v_ref[i], 1e-6, 1e-9),
+                              "%s adam n=%zu [%zu]: p %.9g %.9g m %.9g %.9g v %.9g %.9g", name, n, i, p[i], p_ref[i], m[i],
+                              m_ref[i], v[i], v_ref[i]);
+            assert_guard(p, n, "adam p", name);
+            assert_guard(m, n, "adam m", name);
+            assert_guard(v, n, "adam v", name);
+            float *all[] = {a, b, bias, x, l, loss, loss_ref, dl, dl_ref, mulv, eps, z, z_ref, eps_ref, kl, kl_ref,
+                            dmulv, dmulv_ref, p, g, m, v, p_ref, m_ref, v_ref};
+            for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) free(all[i]);
+        }
+}
+END_TEST
+
+/* The threads split rows between calls: a row's results must be the same
+ * bits whether it comes in one call with all rows or alone (with row0 and
+ * the pointers moved). */
+START_TEST(test_rows_independent_of_split)
+{
+    enum { R = 7, C = 37, Z = 20 };
+    for (int t = 0; t < n_tables; t++) {
+        const vae_kernels *k = tables[t];
+        float l[R * C], x[R * C], loss_all[R], loss_one[R], dl_all[R * C], dl_one[R * C];
+        fill(l, R * C, -10, 10);
+        fill(x, R * C, 0, 1);
+        k->bernoulli_loss(R, C, l, x, loss_all, dl_all);
+        for (int r = 0; r < R; r++) k->bernoulli_loss(1, C, l + r * C, x + r * C, loss_one + r, dl_one + r * C);
+        ck_assert(memcmp(loss_all, loss_one, sizeof loss_all) == 0 && memcmp(dl_all, dl_one, sizeof dl_all) == 0);
+        k->gaussian_loss(R, C, l, x, 1, loss_all, dl_all);
+        for (int r = 0; r < R; r++) k->gaussian_loss(1, C, l + r * C, x + r * C, 1, loss_one + r, dl_one + r * C);
+        ck_assert(memcmp(loss_all, loss_one, sizeof loss_all) == 0 && memcmp(dl_all, dl_one, sizeof dl_all) == 0);
+        float mulv[R * 2 * Z], eps_all[R * Z], eps_one[R * Z], z_all[R * Z], z_one[R * Z], kl_all[R], kl_one[R];
+        fill(mulv, R * 2 * Z, -2, 2);
+        k->reparam_kl_forward(R, Z, mulv, 3, VAE_STREAM_NOISE, 9, 40, eps_all, z_all, kl_all);
+        for (int r0 = 0; r0 < R; r0 += 3) { /* rows 0-2, 3-5, 6 */
+            int rows = R - r0 < 3 ? R - r0 : 3;
+            k->reparam_kl_forward(rows, Z, mulv + r0 * 2 * Z, 3, VAE_STREAM_NOISE, 9, 40 + (uint32_t)r0, eps_one + r0 * Z,
+                                  z_one + r0 * Z, kl_one + r0);
+        }
+        ck_assert_msg(memcmp(eps_all, eps_one, sizeof eps_all) == 0 && memcmp(z_all, z_one, sizeof z_all) == 0 &&
+                      memcmp(kl_all, kl_one, sizeof kl_all) == 0, "%s reparam depends on the row split", k->name);
+    }
+}
+END_TEST
+
+/* Logits far out (|l| to 1e30): softplus(l) - x l stays finite and right,
+ * the gradient finite, with no overflow in exp. */
+START_TEST(test_bernoulli_extreme_logits)
+{
+    static const float big[] = {100.0f, -100.0f, 250.0f, -250.0f, 1e4f, -1e4f, 1e30f, -1e30f, 88.5f, -88.5f, 87.4f, -87.4f};
+    enum { C = sizeof big / sizeof big[0] };
+    for (int t = 0; t < n_tables; t++)
+        for (int xi = 0; xi < 3; xi++) {
+            float x[C], loss, dl[C];
+            for (int j = 0; j < C; j++) x[j] = xi == 0 ? 0.0f : xi == 1 ? 1.0f : 0.3f;
+            tables[t]->bernoulli_loss(1, C, big, x, &loss, dl);
+            double want = 0;
+            for (int j = 0; j < C; j++) {
+                double lj = big[j];
+                want += fmax(lj, 0) + log1p(exp(-fabs(lj))) - x[j] * lj;
+                double sig = lj >= 0 ? 1 / (1 + exp(-lj)) : exp(lj) / (1 + exp(lj));
+                ck_assert_msg(isfinite(dl[j]) && close_to(dl[j], sig - x[j], 1e-6, 1e-7), "%s dl(%g) = %g", tables[t]->name,
+                              lj, dl[j]);
+            }
+            ck_assert_msg(isfinite(loss) && close_to(loss, want, 1e-6, 1e-6), "%s loss %g vs %g", tables[t]->name, loss, want);
+        }
+}
+END_TEST
+
+/* ------------------------------------------------ vector math, in ulp */
+
+/* The hooks into the vector math of a table (NULL for scalar). */
+static const vae_vmath_hooks *hooks_of(const vae_kernels *k)
+{
+    static const vae_vmath_hooks *const all[] = {
+#if defined(__x86_64__) || defined(_M_X64)
+        &vae_vmath_avx2, &vae_vmath_avx512,
+#endif
+#if defined(__aarch64__)
+        &vae_vmath_neon,
+#endif
+        NULL};
+    for (int i = 0; all[i]; i++)
+        if (strcmp(all[i]->name, k->name) == 0) return all[i];
+    return NULL;
+}
+
+/* |got - want| in units of the last place of want as a float (subnormal
+ * spacing at the bottom); exact zeros, infinities and NaN must match. */
+static double ulp_error(float got, double want)
+{
+    if (isnan(want) || isinf(want) || want == 0) return (isnan(want) && isnan(got)) || (double)got == want ? 0 : INFINITY;
+    int e;
+    frexp(want, &e); /* |want| in [2^(e-1), 2^e) */
+    return fabs((double)got - want) / ldexp(1.0, e - 24 < -149 ? -149 : e - 24);
+}
+
+/* Applies f (a hook) to n inputs in chunks and returns the largest error
+ * against ref, with the input where it happened. */
+typedef struct ulp_result {
+    double max_ulp;
+    float at;
+} ulp_result;
+
+static void ulp_check(void (*f)(size_t, const float *, float *), double (*ref)(double), const float *x, size_t n,
+                      ulp_result *res)
+{
+    enum { CHUNK = 4096 };
+    float y[CHUNK];
+    for (size_t i = 0; i < n; i += CHUNK) {
+        size_t m = n - i < CHUNK ? n - i : CHUNK;
+        f(m, x + i, y);
+        for (size_t j = 0; j < m; j++) {
+            double u = ulp_error(y[j], ref(x[i + j]));
+            if (u > res->max_ulp) {
+                res->max_ulp = u;
+                res->at = x[i + j];
+            }
+        }
+    }
+}
+
+/* Each SIMD table's v_exp, v_log or v_tanh (which = 0, 1, 2) against ref
+ * over x[0..n): at most bound ulp. */
+static void check_ulp_all_tables(int which, double (*ref)(double), const float *x, size_t n, double bound)
+{
+    static const char *const names[] = {"exp", "log", "tanh"};
+    for (int t = 0; t < n_tables; t++) {
+        const vae_vmath_hooks *h = hooks_of(tables[t]);
+        if (!h) continue;
+        ulp_result res = {0, 0};
+        ulp_check(which == 0 ? h->exp : which == 1 ? h->log : h->tanh, ref, x, n, &res);
+        fprintf(stderr, "# %s %s: max %.3f ulp at %a over %zu points\n", h->name, names[which], res.max_ulp, res.at,
+                n);
+        ck_assert_msg(res.max_ulp <= bound, "%s %s: %.3f ulp at %a", h->name, names[which], res.max_ulp, res.at);
+    }
+}
+
+/* Spread points: for each binade [2^e, 2^(e+1)) with e in [e0, e1], per
+ * points mantissas (evenly spaced, a random offset each), both signs if
+ * asked; then kept only inside [lo, hi]. Returns the count. */
+static size_t binade_points(float *out, int e0, int e1, int per, int both_signs, float lo, float hi)
+{
+    size_t n = 0;
+    for (int e = e0; e <= e1; e++)
+        for (int i = 0; i < per; i++) {
+            uint32_t step = (1u << 23) / (uint32_t)per;
+            uint32_t mant = (uint32_t)i * step + (uint32_t)rand_uniform(0, step);
+            float v = ldexpf(1.0f + (float)mant * 0x1p-23f, e);
+            for (int s = 0; s <= both_signs; s++) {
+                float w = s ? -v : v;
+                if (w >= lo && w <= hi) out[n++] = w;
+            }
+        }
+    return n;
+}
+
+/* The maximum errors vmath.h states, with a little room (measured: exp
+ * 1.013, log 0.882, sin and cos 0.859, tanh 1.497). */
+#define EXP_MAX_ULP 1.1
+#define LOG_MAX_ULP 1.0
+#define SINCOS_MAX_ULP 1.0
+#define TANH_MAX_ULP 2.0
+
+START_TEST(test_vexp_ulp)
+{
+    /* exp over [VM_EXP_LO, VM_EXP_HI]: 2^18 points in each binade from
+     * 2^-26 to 2^6 on both signs (1.7e7 points), plus the ends. */
+    const float lo = -0x1.5d589ep+6f, hi = 0x1.61814cp+6f;
+    float *x = malloc(sizeof(float) * 18000000);
+    size_t n = binade_points(x, -26, 6, 1 << 18, 1, lo, hi);
+    x[n++] = lo; x[n++] = hi; x[n++] = 0.0f; x[n++] = -0.0f; x[n++] = 1e-30f;
+    ck_assert(n > 10000000);
+    check_ulp_all_tables(0, exp, x, n, EXP_MAX_ULP);
+    free(x);
+}
+END_TEST
+
+START_TEST(test_vexp_saturates)
+{
+    static const float in[] = {88.3763f, 88.5f, 88.72283f, 88.8f, 100.0f, 1e30f, FLT_MAX, INFINITY,
+                               -87.34f, -88.0f, -103.9f, -104.0f, -1e30f, -FLT_MAX, -INFINITY, NAN};
+    enum { N = sizeof in / sizeof in[0] };
+    for (int t = 0; t < n_tables; t++) {
+        const vae_vmath_hooks *h = hooks_of(tables[t]);
+        if (!h) continue;
+        float out[N];
+        h->exp(N, in, out);
+        for (int i = 0; i < N; i++) {
+            if (isnan(in[i])) ck_assert_msg(isnan(out[i]), "%s exp(NaN)", h->name);
+            else if (in[i] > 0) ck_assert_msg(out[i] == INFINITY, "%s exp(%g) = %g, want +inf", h->name, in[i], out[i]);
+            else ck_assert_msg(out[i] == 0.0f, "%s exp(%g) = %g, want 0", h->name, in[i], out[i]);
+        }
+        /* tanh saturates to +-1, log of huge and tiny stays finite */
+        float tin[4] = {30.0f, -30.0f, 1e30f, -INFINITY}, tout[4];
+        h->tanh(4, tin, tout);
+        ck_assert(tout[0] == 1.0f && tout[1] == -1.0f && tout[2] == 1.0f && tout[3] == -1.0f);
+        float lin[2] = {FLT_MAX, FLT_MIN}, lout[2];
+        h->log(2, lin, lout);
+        ck_assert(close_to(lout[0], log(FLT_MAX), 1e-6, 0) && close_to(lout[1], log(FLT_MIN), 1e-6, 0));
+    }
+}
+END_TEST
+
+START_TEST(test_vlog_ulp)
+{
+    /* log over what the kernels feed it: every float in [1, 2] (softplus's
+     * 1 + e) and every Box-Muller uniform (k + 1/2) 2^-23 (1.7e7 points),
+     * then 2^15 points in each binade of the positive normal floats. */
+    size_t cap = (2u << 23) + 2 + 254u * 32768;
+    float *x = malloc(sizeof(float) * cap);
+    size_t n = 0;
+    for (uint32_t b = 0x3f800000u; b <= 0x40000000u; b++) memcpy(&x[n++], &b, sizeof b);
+    for (uint32_t k = 0; k < 1u << 23; k++) x[n++] = ((float)k + 0.5f) * 0x1p-23f;
+    n += binade_points(x + n, -126, 127, 32768, 0, FLT_MIN, FLT_MAX);
+    check_ulp_all_tables(1, log, x, n, LOG_MAX_ULP);
+    free(x);
+}
+END_TEST
+
+/* sin and cos of 2 pi u in double, with the exact reduction t = 4u - q
+ * (exact in double) so that the zeros are exact. */
+static void sincos2pi_ref(float u, double *s, double *c)
+{
+    double q = nearbyint(4.0 * u), t = 4.0 * u - q, a = 1.57079632679489661923 * t;
+    double sa = sin(a), ca = cos(a);
+    switch ((long)q & 3) {
+    case 0: *s = sa; *c = ca; break;
+    case 1: *s = ca; *c = -sa; break;
+    case 2: *s = -sa; *c = -ca; break;
+    default: *s = -ca; *c = sa; break;
+    }
+}
+
+START_TEST(test_vsincos2pi_ulp)
+{
+    /* Every Box-Muller uniform (k + 1/2) 2^-23 (8.4e6), then 2^17 points in
+     * each binade of (0, 1) from 2^-30 up (3.9e6), then [1, 16). */
+    size_t cap = (1u << 23) + 34u * 131072;
+    float *u = malloc(sizeof(float) * cap);
+    size_t n = 0;
+    for (uint32_t k = 0; k < 1u << 23; k++) u[n++] = ((float)k + 0.5f) * 0x1p-23f;
+    n += binade_points(u + n, -30, 3, 131072, 0, 0.0f, 16.0f);
+    float *s = malloc(sizeof(float) * n), *c = malloc(sizeof(float) * n);
+    for (int t = 0; t < n_tables; t++) {
+        const vae_vmath_hooks *h = hooks_of(tables[t]);
+        if (!h) continue;
+        h->sincos2pi(n, u, s, c);
+        double max_s = 0, max_c = 0;
+        float at_s = 0, at_c = 0;
+        for (size_t i = 0; i < n; i++) {
+            double rs, rc;
+            sincos2pi_ref(u[i], &rs, &rc);
+            double es = ulp_error(s[i], rs), ec = ulp_error(c[i], rc);
+            if (es > max_s) max_s = es, at_s = u[i];
+            if (ec > max_c) max_c = ec, at_c = u[i];
+        }
+        fprintf(stderr, "# %s sin(2 pi u): max %.3f ulp at %a, cos: %.3f ulp at %a, over %zu points\n", h->name, max_s,
+                at_s, max_c, at_c, n);
+        ck_assert_msg(max_s <= SINCOS_MAX_ULP && max_c <= SINCOS_MAX_ULP, "%s sincos2pi: %.3f / %.3f ulp", h->name, max_s,
+                      max_c);
+    }
+    free(u); free(s); free(c);
+}
+END_TEST
+
+START_TEST(test_vtanh_ulp)
+{
+    /* 2^16 points in each binade from 2^-20 to 2^4, both signs (3.3e6). */
+    float *x = malloc(sizeof(float) * 3400000);
+    size_t n = binade_points(x, -20, 4, 1 << 16, 1, -32.0f, 32.0f);
+    check_ulp_all_tables(2, tanh, x, n, TANH_MAX_ULP);
+    free(x);
+}
+END_TEST
+
+/* The vector Philox against vae_philox4x32_10, bit for bit: 2e5 random
+ * counters, a new random key every 1000, and counts that leave partial
+ * vectors; plus the Random123 known-answer counters. */
+START_TEST(test_philox_bit_exact)
+{
+    enum { N = 1000, KEYS = 200 };
+    uint32_t ctr[4 * N], out[4 * N], want[4];
+    for (int t = 0; t < n_tables; t++) {
+        const vae_vmath_hooks *h = hooks_of(tables[t]);
+        if (!h) continue;
+        for (int kk = 0; kk < KEYS; kk++) {
+            uint32_t key[2] = {(uint32_t)(rand_uniform(0, 4294967296.0)), (uint32_t)(rand_uniform(0, 4294967296.0))};
+            if (kk == 0) key[0] = key[1] = 0;
+            if (kk == 1) key[0] = key[1] = 0xffffffffu;
+            for (int i = 0; i < 4 * N; i++) ctr[i] = (uint32_t)rand_uniform(0, 4294967296.0);
+            if (kk < 2)
+                for (int i = 0; i < 4; i++) ctr[i] = key[0];
+            size_t n = N - (size_t)(kk % 17); /* partial last vectors */
+            h->philox(n, ctr, key, out);
+            for (size_t i = 0; i < n; i++) {
+                vae_philox4x32_10(ctr + 4 * i, key, want);
+                ck_assert_msg(memcmp(out + 4 * i, want, sizeof want) == 0, "%s philox key %08x%08x counter %zu", h->name,
+                              key[1], key[0], i);
+            }
+        }
+    }
+}
+END_TEST
+
+/* The normals of reparam_kl_forward against vae_normal4 for many (seed,
+ * stream, step, row0, rows, latent), 64-bit steps included: within 2e-6
+ * (v_box_muller's stated difference), 1.3e6 normals per table. */
+START_TEST(test_normals_match_scalar)
+{
+    static const int latents[] = {1, 3, 4, 5, 8, 12, 16, 17, 20, 33, 64, 100};
+    for (int t = 0; t < n_tables; t++) {
+        double max_diff = 0;
+        size_t count = 0;
+        for (int c = 0; c < 300; c++) {
+            int Z = latents[c % 12], R = 1 + (int)rand_uniform(0, 80);
+            uint64_t seed = (uint64_t)rand_uniform(0, 4294967296.0) << 32 | (uint64_t)rand_uniform(0, 4294967296.0);
+            uint64_t step = c % 3 == 0 ? (uint64_t)c : (uint64_t)rand_uniform(0, 72057594037927936.0);
+            uint32_t stream = 1 + (uint32_t)(c % 5), row0 = (uint32_t)rand_uniform(0, 4294967296.0);
+            float *mulv = calloc((size_t)R * 2 * Z, sizeof(float)), *eps = malloc(sizeof(float) * (size_t)R * Z);
+            float *z = malloc(sizeof(float) * (size_t)R * Z), *kl = malloc(sizeof(float) * (size_t)R);
+            tables[t]->reparam_kl_forward(R, Z, mulv, seed, stream, step, row0, eps, z, kl);
+            for (int r = 0; r < R; r++)
+                for (int j = 0; j < Z; j += 4) {
+                    float want[4];
+                    vae_normal4(seed, stream, step, row0 + (uint32_t)r, (uint32_t)(j / 4), want);
+                    for (int w = 0; w < 4 && j + w < Z; w++) {
+                        double d = fabs((double)eps[r * Z + j + w] - want[w]);
+                        ck_assert_msg(d <= 3e-6, "%s normal (seed %llx step %llx row %u col %d): %.9g vs %.9g",
+                                      tables[t]->name, (unsigned long long)seed, (unsigned long long)step,
+                                      row0 + (uint32_t)r, j + w, eps[r * Z + j + w], want[w]);
+                        if (d > max_diff) max_diff = d;
+                        count++;
+                    }
+                }
+            free(mulv); free(eps); free(z); free(kl);
+        }
+        fprintf(stderr, "# %s normals: max |diff| from vae_normal4 %.3g over %zu\n", tables[t]->name, max_diff, count);
+    }
+}
+END_TEST
+
 Suite *vae_kernels_suite(void)
 {
     Suite *s = suite_create("kernels");
@@ -265,6 +738,21 @@ Suite *vae_kernels_suite(void)
     tcase_add_test(tc, test_bernoulli_loss);
     tcase_add_test(tc, test_gaussian_loss);
     tcase_add_test(tc, test_adam_by_hand);
+    tcase_add_test(tc, test_tails_against_scalar);
+    tcase_add_test(tc, test_rows_independent_of_split);
+    tcase_add_test(tc, test_bernoulli_extreme_logits);
     suite_add_tcase(s, tc);
+    /* The vector math of each SIMD table, over 10^7 points and more. */
+    TCase *vm = tcase_create("vmath");
+    tcase_add_checked_fixture(vm, setup, NULL);
+    tcase_set_timeout(vm, 120);
+    tcase_add_test(vm, test_vexp_ulp);
+    tcase_add_test(vm, test_vexp_saturates);
+    tcase_add_test(vm, test_vlog_ulp);
+    tcase_add_test(vm, test_vsincos2pi_ulp);
+    tcase_add_test(vm, test_vtanh_ulp);
+    tcase_add_test(vm, test_philox_bit_exact);
+    tcase_add_test(vm, test_normals_match_scalar);
+    suite_add_tcase(s, vm);
     return s;
 }
