@@ -462,6 +462,7 @@ Suite *vae_model_suite(void)
     tcase_add_test(threads, test_resume_continues_exactly);
     suite_add_tcase(s, threads);
     TCase *train = tcase_create("training");
+    tcase_set_tags(train, "slow"); /* skipped under emulators: CK_EXCLUDE_TAGS=slow */
     tcase_set_timeout(train, 600);
     tcase_add_test(train, test_two_epochs_lower_test_loss);
     suite_add_tcase(s, train);
