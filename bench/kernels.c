@@ -177,7 +177,8 @@ static void unfused_reparam_forward(void *ctx)
     bench *b = ctx;
     int L = b->cols;
     for (int r = 0; r < b->rows; r++) /* pass 1: the noise */
-        for (int j = 0; j < L; j++) b->eps[r * L + j] = vae_normal(7, VAE_STREAM_NOISE, b->step, (uint32_t)r, (uint32_t)j);
+        for (int j = 0; j < L; j++)
+            b->eps[r * L + j] = vae_normal(7, VAE_STREAM_NOISE, b->step, (uint32_t)r, (uint32_t)j);
     for (int r = 0; r < b->rows; r++) /* pass 2: std */
         for (int j = 0; j < L; j++) b->t1[r * L + j] = expf(0.5f * b->mulv[r * 2 * L + L + j]);
     for (int r = 0; r < b->rows; r++) /* pass 3: z */
@@ -391,7 +392,8 @@ int main(int argc, char **argv)
 
     if (only) return 0;
     /* One training step: element-wise calls against GEMM, per table. */
-    float *abc[3] = {buffer((size_t)D * H, 30, -1, 1), buffer((size_t)D * H, 31, -1, 1), buffer((size_t)D * H, 32, 0, 0)};
+    float *abc[3] = {buffer((size_t)D * H, 30, -1, 1), buffer((size_t)D * H, 31, -1, 1),
+                     buffer((size_t)D * H, 32, 0, 0)};
     printf("\n# one training step of the default model (784-400-20, Bernoulli), batch %d, 1 thread, us per step\n", B);
     printf("%-20s %10s %5s %10s", "call", "shape", "count", "unfused");
     for (int t = n_tables - 1; t >= 0; t--) printf(" %10s", tables[t]->name);

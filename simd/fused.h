@@ -92,31 +92,42 @@ static void FUSED(act_backward)(int rows, int cols, const float *a, int lda, flo
 }
 
 /* db[j] = sum over r of dy[r, j], rows added in order 0, 1, 2, ... (the
- * scalar kernel's order, so the same bits). Columns go 8 vectors at a
- * time: eight independent chains of adds hide the add latency, and each
- * row contributes whole cache lines. */
+ * scalar kernel's order, so the same bits). Up to 8 vectors of columns the
+ * sums stay in registers (eight independent chains of adds); wider, db
+ * itself accumulates whole vectors while the rows stream through in memory
+ * order (1.7x the speed of columns 8 vectors at a time at 784 columns, as
+ * the prefetchers follow), and the last partial vector stays in a
+ * register. */
 static void FUSED(bias_grad)(int rows, int cols, const float *dy, int lddy, float *db)
 {
-    enum { WIDE = 8 };
-    for (int j0 = 0; j0 < cols; j0 += WIDE * VEC_LANES) {
-        int left = cols - j0;
-        vf acc[WIDE];
-        for (int v = 0; v < WIDE; v++) acc[v] = vf_set1(0.0f);
-        if (left >= WIDE * VEC_LANES) {
-            for (int r = 0; r < rows; r++) {
-                const float *d = dy + (size_t)r * lddy + j0;
-                for (int v = 0; v < WIDE; v++) acc[v] = vf_add(acc[v], vf_load(d + v * VEC_LANES));
-            }
-        } else {
-            for (int r = 0; r < rows; r++) {
-                const float *d = dy + (size_t)r * lddy + j0;
-                for (int v = 0; v * VEC_LANES < left; v++)
-                    acc[v] = vf_add(acc[v], vf_load_upto(d + v * VEC_LANES, left - v * VEC_LANES));
-            }
+    if (cols <= 8 * VEC_LANES) {
+        /* named accumulators: an array would live in memory, every add
+         * then waiting for the store of the row before */
+        vf a0 = vf_set1(0.0f), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+#define BIAS_GRAD_SLOTS(DO) DO(0, a0) DO(1, a1) DO(2, a2) DO(3, a3) DO(4, a4) DO(5, a5) DO(6, a6) DO(7, a7)
+#define BIAS_GRAD_ADD(v, acc) \
+    if ((v) * VEC_LANES < cols) acc = vf_add(acc, vf_load_upto(d + (v) * VEC_LANES, cols - (v) * VEC_LANES));
+#define BIAS_GRAD_STORE(v, acc) \
+    if ((v) * VEC_LANES < cols) vf_store_upto(db + (v) * VEC_LANES, cols - (v) * VEC_LANES, acc);
+        for (int r = 0; r < rows; r++) {
+            const float *d = dy + (size_t)r * lddy;
+            BIAS_GRAD_SLOTS(BIAS_GRAD_ADD)
         }
-        for (int v = 0; v < WIDE && v * VEC_LANES < left; v++)
-            vf_store_upto(db + j0 + v * VEC_LANES, left - v * VEC_LANES, acc[v]);
+        BIAS_GRAD_SLOTS(BIAS_GRAD_STORE)
+#undef BIAS_GRAD_SLOTS
+#undef BIAS_GRAD_ADD
+#undef BIAS_GRAD_STORE
+        return;
     }
+    int whole = cols / VEC_LANES * VEC_LANES, tail = cols - whole;
+    vf tail_acc = vf_set1(0.0f);
+    for (int j = 0; j < whole; j += VEC_LANES) vf_store(db + j, vf_set1(0.0f));
+    for (int r = 0; r < rows; r++) {
+        const float *d = dy + (size_t)r * lddy;
+        for (int j = 0; j < whole; j += VEC_LANES) vf_store(db + j, vf_add(vf_load(db + j), vf_load(d + j)));
+        if (tail) tail_acc = vf_add(tail_acc, vf_load_upto(d + whole, tail));
+    }
+    if (tail) vf_store_upto(db + whole, tail, tail_acc);
 }
 
 /* ------------------------------------------- reparameterization and KL */
@@ -246,7 +257,7 @@ static void FUSED(reparam_kl_backward)(int rows, int latent, const float *mulv, 
 static inline void exp_neg_abs_pass(const float *l, int n, float *e)
 {
 #define EXP_NEG_ABS_STEP(j, k) \
-    vf_store_upto(e + j, k, v_exp(vi_as_vf(vi_or(vf_as_vi(vf_load_upto(l + j, k)), vi_set1(0x80000000u)))))
+    vf_store_upto(e + j, k, v_exp_nonpositive(vi_as_vf(vi_or(vf_as_vi(vf_load_upto(l + j, k)), vi_set1(0x80000000u)))))
     FOR_VECTORS(j, n, EXP_NEG_ABS_STEP);
 #undef EXP_NEG_ABS_STEP
 }
@@ -375,6 +386,7 @@ static void FUSED(adam_update)(size_t n, float *p, const float *g, float *m, flo
         vf_store_upto(y + i, k, fn(vf_load_upto(x + i, k)));                            \
     }
 static void FUSED(vexp)(size_t n, const float *x, float *y) { VMATH_UNARY(v_exp) }
+static void FUSED(vexp_nonpositive)(size_t n, const float *x, float *y) { VMATH_UNARY(v_exp_nonpositive) }
 static void FUSED(vlog)(size_t n, const float *x, float *y) { VMATH_UNARY(v_log) }
 static void FUSED(vtanh)(size_t n, const float *x, float *y) { VMATH_UNARY(v_tanh) }
 #undef VMATH_UNARY
@@ -410,6 +422,7 @@ const vae_vmath_hooks FUSED_CAT(vae_vmath, VEC_ISA) = {
     .name = FUSED_STR(VEC_ISA),
     .lanes = VEC_LANES,
     .exp = FUSED(vexp),
+    .exp_nonpositive = FUSED(vexp_nonpositive),
     .log = FUSED(vlog),
     .tanh = FUSED(vtanh),
     .sincos2pi = FUSED(vsincos2pi),

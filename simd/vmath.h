@@ -26,33 +26,47 @@
  * largest finite result, at 88.72, is not produced), +0 below VM_EXP_LO
  * (where exp is under FLT_MIN: flushed to zero, as FTZ would), NaN for NaN.
  *     x = n ln2 + r, n = round(x / ln2), |r| <= ln2/2  (two-constant ln2)
- *     exp(x) = 2^n (1 + r + r^2 q(r)),  q a degree-4 minimax polynomial,
+ *     exp(x) = 2^n (1 + r + r^2 q(r)),  q a degree-4 minimax polynomial
+ *     (Estrin's scheme: shorter chains of dependent FMAs than Horner's),
  *     2^n made in the exponent bits. */
 #define VM_EXP_LO -0x1.5d589ep+6f /* -87.33654: exp(VM_EXP_LO) >= FLT_MIN */
 #define VM_EXP_HI 0x1.61814cp+6f  /*  88.37627: the largest x with n = 127 */
+static inline vf v_exp_in_range(vf x) /* x in [VM_EXP_LO, VM_EXP_HI] or NaN */
+{
+    vf z = vf_fma(x, vf_set1(0x1.715476p+0f), vf_set1(VM_SHIFT)); /* 1/ln2 */
+    vf n = vf_sub(z, vf_set1(VM_SHIFT));
+    vf r = vf_fnma(n, vf_set1(0x1.62e43p-1f), x); /* ln2, high part */
+    r = vf_fnma(n, vf_set1(-0x1.05c61p-29f), r);  /* ln2, low part */
+    vf scale = vi_as_vf(vi_add(vi_shl(vf_as_vi(z), 23), vi_set1(0x3f800000u)));
+    vf r2 = vf_mul(r, r);
+    vf q01 = vf_fma(vf_set1(0x1.555494p-3f), r, vf_set1(0x1.fffffcp-2f));
+    vf q24 = vf_fma(vf_set1(0x1.123856p-7f), r, vf_set1(0x1.5558bep-5f));
+    q24 = vf_fma(vf_set1(0x1.6a3d04p-10f), r2, q24);
+    vf poly = vf_fma(r2, vf_fma(q24, r2, q01), r); /* exp(r) - 1 */
+    return vf_fma(poly, scale, scale);
+}
+
 static inline vf v_exp(vf x)
 {
     /* Operands ordered so that a NaN x comes through min and max. */
-    vf xc = vf_min(vf_set1(VM_EXP_HI), vf_max(vf_set1(VM_EXP_LO), x));
-    vf z = vf_fma(xc, vf_set1(0x1.715476p+0f), vf_set1(VM_SHIFT)); /* 1/ln2 */
-    vf n = vf_sub(z, vf_set1(VM_SHIFT));
-    vf r = vf_fnma(n, vf_set1(0x1.62e43p-1f), xc); /* ln2, high part */
-    r = vf_fnma(n, vf_set1(-0x1.05c61p-29f), r);   /* ln2, low part */
-    vf scale = vi_as_vf(vi_add(vi_shl(vf_as_vi(z), 23), vi_set1(0x3f800000u)));
-    vf q = vf_fma(vf_set1(0x1.6a3d04p-10f), r, vf_set1(0x1.123856p-7f));
-    q = vf_fma(q, r, vf_set1(0x1.5558bep-5f));
-    q = vf_fma(q, r, vf_set1(0x1.555494p-3f));
-    q = vf_fma(q, r, vf_set1(0x1.fffffcp-2f));
-    vf poly = vf_fma(vf_mul(r, r), q, r); /* exp(r) - 1 */
-    vf y = vf_fma(poly, scale, scale);
+    vf y = v_exp_in_range(vf_min(vf_set1(VM_EXP_HI), vf_max(vf_set1(VM_EXP_LO), x)));
     y = vf_select(vf_gt(x, vf_set1(VM_EXP_HI)), vf_set1(INFINITY), y);
+    return vf_select(vf_lt(x, vf_set1(VM_EXP_LO)), vf_set1(0.0f), y);
+}
+
+/* v_exp for x <= 0 (or NaN), the same values without the checks at the
+ * top of the range: exp(-|l|) in the likelihoods. */
+static inline vf v_exp_nonpositive(vf x)
+{
+    vf y = v_exp_in_range(vf_max(vf_set1(VM_EXP_LO), x));
     return vf_select(vf_lt(x, vf_set1(VM_EXP_LO)), vf_set1(0.0f), y);
 }
 
 /* log(x), max error 0.9 ulp for positive normal x (the kernels use it on
  * [2^-24, 1) and [1, 2]; 0.882 measured over every float of [1, 2], every
- * Box-Muller uniform and 8e6 points across all binades). Not for 0, subnormals, negatives, inf or NaN,
- * which give finite values (0 and subnormals about -88, inf about 88.7).
+ * Box-Muller uniform and 8e6 points across all binades). Not for 0,
+ * subnormals, negatives, inf or NaN, which give finite values (0 and
+ * subnormals about -88, inf about 88.7).
  *     x = 2^n m, m in [2/3, 4/3) (exponent bits), r = m - 1 (exact),
  *     log(x) = n ln2 + r + r^2 P(r),  P a degree-8 minimax polynomial.
  * ln2_hi has 16 bits, so n ln2_hi is exact, and the rounding error of

@@ -260,7 +260,7 @@ END_TEST
 
 /* Sizes around the vector widths (4, 8, 16 lanes) and the VAE's own
  * (latent 20, hidden 400, 784 pixels). */
-static const int tail_sizes[] = {1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 20, 31, 33, 40, 63, 65, 400, 784};
+static const int tail_sizes[] = {1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 20, 31, 33, 40, 63, 65, 133, 257, 400, 784};
 #define N_TAIL_SIZES (int)(sizeof tail_sizes / sizeof tail_sizes[0])
 #define GUARD 16 /* floats past each buffer that no kernel may write */
 static const float canary = -12345.5f;
@@ -283,117 +283,140 @@ static void fill(float *p, size_t n, double lo, double hi)
     for (size_t i = 0; i < n; i++) p[i] = (float)rand_uniform(lo, hi);
 }
 
-/* Each SIMD table on odd rows counts and column counts (tails of every
- * length) against the scalar table: the same values to float rounding,
- * nothing written past the data, row sums to 1e-5. */
-START_TEST(test_tails_against_scalar)
+#define CHECK_CLOSE(got, want, rel, abs_tol, ...) \
+    ck_assert_msg(close_to(got, want, rel, abs_tol), __VA_ARGS__)
+
+/* bias_act_forward, act_backward and bias_grad of table k against ref on
+ * R x C (rows LD apart). */
+static void tails_layers(const vae_kernels *k, const vae_kernels *ref, int R, int C)
 {
-    const vae_kernels *ref = &vae_kernels_scalar;
-    for (int t = 0; t < n_tables; t++)
-        for (int si = 0; si < N_TAIL_SIZES; si++) {
-            const vae_kernels *k = tables[t];
-            const char *name = k->name;
-            int C = tail_sizes[si], R = si % 2 ? 3 : 2, LD = C + 3;
-            size_t n = (size_t)R * C;
-            float *a = guarded((size_t)R * LD), *b = guarded((size_t)R * LD), *bias = guarded((size_t)C);
-            float *x = guarded(n), *l = guarded(n), *loss = guarded((size_t)R), *loss_ref = guarded((size_t)R);
-            float *dl = guarded(n), *dl_ref = guarded(n);
-            fill(bias, (size_t)C, -1, 1);
-            for (int act = VAE_KERNEL_ACT_NONE; act <= VAE_KERNEL_ACT_TANH; act++) {
-                fill(a, (size_t)R * LD, -3, 3);
-                memcpy(b, a, sizeof(float) * (size_t)R * LD);
-                k->bias_act_forward(R, C, a, LD, bias, act);
-                ref->bias_act_forward(R, C, b, LD, bias, act);
-                for (size_t i = 0; i < (size_t)R * LD; i++)
-                    ck_assert_msg(close_to(a[i], b[i], 2e-7, 2e-7), "%s bias_act %d C=%d [%zu]: %g vs %g", name, act,
-                                  C, i, a[i], b[i]);
-                assert_guard(a, (size_t)R * LD, "bias_act_forward", name);
-                /* act_backward on the outputs just computed */
-                float *dy = guarded((size_t)R * LD), *dy_ref = guarded((size_t)R * LD);
-                fill(dy, (size_t)R * LD, -2, 2);
-                memcpy(dy_ref, dy, sizeof(float) * (size_t)R * LD);
-                k->act_backward(R, C, b, LD, dy, LD, act);
-                ref->act_backward(R, C, b, LD, dy_ref, LD, act);
-                for (size_t i = 0; i < (size_t)R * LD; i++)
-                    ck_assert_msg(close_to(dy[i], dy_ref[i], 2e-7, 1e-7), "%s act_backward %d C=%d [%zu]", name, act, C, i);
-                assert_guard(dy, (size_t)R * LD, "act_backward", name);
-                /* bias_grad: the same additions in the same order, so the same bits */
-                float *db = guarded((size_t)C), *db_ref = guarded((size_t)C);
-                k->bias_grad(R, C, dy, LD, db);
-                ref->bias_grad(R, C, dy, LD, db_ref);
-                ck_assert_msg(memcmp(db, db_ref, sizeof(float) * (size_t)C) == 0, "%s bias_grad C=%d", name, C);
-                assert_guard(db, (size_t)C, "bias_grad", name);
-                free(dy); free(dy_ref); free(db); free(db_ref);
-            }
-            /* likelihoods */
-            fill(l, n, -8, 8);
-            fill(x, n, 0, 1);
+    int LD = C + 3;
+    size_t n = (size_t)R * LD;
+    float *a = guarded(n), *b = guarded(n), *bias = guarded((size_t)C), *dy = guarded(n), *dy_ref = guarded(n);
+    float *db = guarded((size_t)C), *db_ref = guarded((size_t)C);
+    fill(bias, (size_t)C, -1, 1);
+    for (int act = VAE_KERNEL_ACT_NONE; act <= VAE_KERNEL_ACT_TANH; act++) {
+        fill(a, n, -3, 3);
+        memcpy(b, a, sizeof(float) * n);
+        k->bias_act_forward(R, C, a, LD, bias, act);
+        ref->bias_act_forward(R, C, b, LD, bias, act);
+        for (size_t i = 0; i < n; i++)
+            CHECK_CLOSE(a[i], b[i], 2e-7, 2e-7, "%s bias_act %d C=%d [%zu]: %g vs %g", k->name, act, C, i, a[i], b[i]);
+        assert_guard(a, n, "bias_act_forward", k->name);
+        /* act_backward on the outputs just computed */
+        fill(dy, n, -2, 2);
+        memcpy(dy_ref, dy, sizeof(float) * n);
+        k->act_backward(R, C, b, LD, dy, LD, act);
+        ref->act_backward(R, C, b, LD, dy_ref, LD, act);
+        for (size_t i = 0; i < n; i++)
+            CHECK_CLOSE(dy[i], dy_ref[i], 2e-7, 1e-7, "%s act_backward %d C=%d [%zu]", k->name, act, C, i);
+        assert_guard(dy, n, "act_backward", k->name);
+        /* bias_grad: the same additions in the same order, so the same bits */
+        k->bias_grad(R, C, dy, LD, db);
+        ref->bias_grad(R, C, dy, LD, db_ref);
+        ck_assert_msg(memcmp(db, db_ref, sizeof(float) * (size_t)C) == 0, "%s bias_grad C=%d", k->name, C);
+        assert_guard(db, (size_t)C, "bias_grad", k->name);
+    }
+    free(a); free(b); free(bias); free(dy); free(dy_ref); free(db); free(db_ref);
+}
+
+/* bernoulli_loss and gaussian_loss (both means) of table k against ref. */
+static void tails_likelihoods(const vae_kernels *k, const vae_kernels *ref, int R, int C)
+{
+    size_t n = (size_t)R * C;
+    float *x = guarded(n), *l = guarded(n), *loss = guarded((size_t)R), *loss_ref = guarded((size_t)R);
+    float *dl = guarded(n), *dl_ref = guarded(n);
+    fill(l, n, -8, 8);
+    fill(x, n, 0, 1);
+    for (int kind = 0; kind < 3; kind++) { /* Bernoulli, Gaussian linear, Gaussian sigmoid */
+        if (kind == 0) {
             k->bernoulli_loss(R, C, l, x, loss, dl);
             ref->bernoulli_loss(R, C, l, x, loss_ref, dl_ref);
-            for (int r = 0; r < R; r++)
-                ck_assert_msg(close_to(loss[r], loss_ref[r], 1e-5, 1e-5), "%s bernoulli C=%d row %d: %g vs %g", name, C,
-                              r, loss[r], loss_ref[r]);
-            for (size_t i = 0; i < n; i++)
-                ck_assert_msg(close_to(dl[i], dl_ref[i], 1e-6, 3e-7), "%s bernoulli dl C=%d [%zu]: %g vs %g", name, C, i, dl[i], dl_ref[i]);
-            assert_guard(loss, (size_t)R, "bernoulli_loss", name);
-            assert_guard(dl, n, "bernoulli_loss dl", name);
-            for (int sig = 0; sig <= 1; sig++) {
-                k->gaussian_loss(R, C, l, x, sig, loss, dl);
-                ref->gaussian_loss(R, C, l, x, sig, loss_ref, dl_ref);
-                for (int r = 0; r < R; r++)
-                    ck_assert_msg(close_to(loss[r], loss_ref[r], 1e-5, 1e-5), "%s gaussian %d C=%d row %d", name, sig, C, r);
-                for (size_t i = 0; i < n; i++)
-                    ck_assert_msg(close_to(dl[i], dl_ref[i], 1e-6, 3e-7), "%s gaussian dl %d C=%d [%zu]", name, sig, C, i);
-                assert_guard(loss, (size_t)R, "gaussian_loss", name);
-                assert_guard(dl, n, "gaussian_loss dl", name);
-            }
-            /* reparameterization with latent C: mulv is R x 2C */
-            float *mulv = guarded(2 * n), *eps = guarded(n), *z = guarded(n), *z_ref = guarded(n), *eps_ref = guarded(n);
-            float *kl = guarded((size_t)R), *kl_ref = guarded((size_t)R), *dmulv = guarded(2 * n), *dmulv_ref = guarded(2 * n);
-            fill(mulv, 2 * n, -3, 3);
-            k->reparam_kl_forward(R, C, mulv, 5, VAE_STREAM_NOISE, 1234567, 77, eps, z, kl);
-            ref->reparam_kl_forward(R, C, mulv, 5, VAE_STREAM_NOISE, 1234567, 77, eps_ref, z_ref, kl_ref);
-            for (size_t i = 0; i < n; i++) {
-                ck_assert_msg(fabsf(eps[i] - eps_ref[i]) <= 3e-6f, "%s eps C=%d [%zu]: %g vs %g", name, C, i, eps[i],
-                              eps_ref[i]);
-                ck_assert_msg(close_to(z[i], z_ref[i], 1e-5, 1e-5), "%s z C=%d [%zu]", name, C, i);
-            }
-            for (int r = 0; r < R; r++)
-                ck_assert_msg(close_to(kl[r], kl_ref[r], 1e-5, 1e-5), "%s kl C=%d row %d: %g vs %g", name, C, r, kl[r],
-                              kl_ref[r]);
-            assert_guard(eps, n, "reparam eps", name);
-            assert_guard(z, n, "reparam z", name);
-            assert_guard(kl, (size_t)R, "reparam kl", name);
-            fill(dl, n, -1, 1); /* dz */
-            k->reparam_kl_backward(R, C, mulv, eps_ref, dl, 0.8f, dmulv);
-            ref->reparam_kl_backward(R, C, mulv, eps_ref, dl, 0.8f, dmulv_ref);
-            for (size_t i = 0; i < 2 * n; i++)
-                ck_assert_msg(close_to(dmulv[i], dmulv_ref[i], 1e-5, 1e-6), "%s reparam backward C=%d [%zu]", name, C, i);
-            assert_guard(dmulv, 2 * n, "reparam_kl_backward", name);
-            /* Adam on n parameters, three steps */
-            float *p = guarded(n), *g = guarded(n), *m = guarded(n), *v = guarded(n);
-            float *p_ref = guarded(n), *m_ref = guarded(n), *v_ref = guarded(n);
-            fill(p, n, -1, 1);
-            memcpy(p_ref, p, sizeof(float) * n);
-            memset(m, 0, sizeof(float) * n); memset(v, 0, sizeof(float) * n);
-            memset(m_ref, 0, sizeof(float) * n); memset(v_ref, 0, sizeof(float) * n);
-            for (int step = 1; step <= 3; step++) {
-                vae_adam_params hp = {1e-3f, 0.9f, 0.999f, 1e-8f, (float)(1 - pow(0.9, step)), (float)(1 - pow(0.999, step))};
-                fill(g, n, -1, 1);
-                k->adam_update(n, p, g, m, v, &hp);
-                ref->adam_update(n, p_ref, g, m_ref, v_ref, &hp);
-            }
-            for (size_t i = 0; i < n; i++)
-                ck_assert_msg(close_to(p[i], p_ref[i], 1e-6, 1e-7) && close_to(m[i], m_ref[i], 1e-6, 3e-8) &&
-                              close_to(v[i], v_ref[i], 1e-6, 1e-9),
-                              "%s adam n=%zu [%zu]: p %.9g %.9g m %.9g %.9g v %.9g %.9g", name, n, i, p[i], p_ref[i], m[i],
-                              m_ref[i], v[i], v_ref[i]);
-            assert_guard(p, n, "adam p", name);
-            assert_guard(m, n, "adam m", name);
-            assert_guard(v, n, "adam v", name);
-            float *all[] = {a, b, bias, x, l, loss, loss_ref, dl, dl_ref, mulv, eps, z, z_ref, eps_ref, kl, kl_ref,
-                            dmulv, dmulv_ref, p, g, m, v, p_ref, m_ref, v_ref};
-            for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) free(all[i]);
+        } else {
+            k->gaussian_loss(R, C, l, x, kind - 1, loss, dl);
+            ref->gaussian_loss(R, C, l, x, kind - 1, loss_ref, dl_ref);
+        }
+        for (int r = 0; r < R; r++)
+            CHECK_CLOSE(loss[r], loss_ref[r], 1e-5, 1e-5, "%s likelihood %d C=%d row %d: %g vs %g", k->name, kind, C,
+                        r, loss[r], loss_ref[r]);
+        for (size_t i = 0; i < n; i++)
+            CHECK_CLOSE(dl[i], dl_ref[i], 1e-6, 3e-7, "%s likelihood %d dl C=%d [%zu]: %g vs %g", k->name, kind, C, i,
+                        dl[i], dl_ref[i]);
+        assert_guard(loss, (size_t)R, "likelihood loss", k->name);
+        assert_guard(dl, n, "likelihood dl", k->name);
+    }
+    free(x); free(l); free(loss); free(loss_ref); free(dl); free(dl_ref);
+}
+
+/* reparam_kl_forward and _backward with latent C (mulv is R x 2C). */
+static void tails_reparam(const vae_kernels *k, const vae_kernels *ref, int R, int C)
+{
+    size_t n = (size_t)R * C;
+    float *mulv = guarded(2 * n), *eps = guarded(n), *eps_ref = guarded(n), *z = guarded(n), *z_ref = guarded(n);
+    float *kl = guarded((size_t)R), *kl_ref = guarded((size_t)R), *dz = guarded(n);
+    float *dmulv = guarded(2 * n), *dmulv_ref = guarded(2 * n);
+    fill(mulv, 2 * n, -3, 3);
+    k->reparam_kl_forward(R, C, mulv, 5, VAE_STREAM_NOISE, 1234567, 77, eps, z, kl);
+    ref->reparam_kl_forward(R, C, mulv, 5, VAE_STREAM_NOISE, 1234567, 77, eps_ref, z_ref, kl_ref);
+    for (size_t i = 0; i < n; i++) {
+        ck_assert_msg(fabsf(eps[i] - eps_ref[i]) <= 3e-6f, "%s eps C=%d [%zu]: %g vs %g", k->name, C, i, eps[i],
+                      eps_ref[i]);
+        CHECK_CLOSE(z[i], z_ref[i], 1e-5, 1e-5, "%s z C=%d [%zu]", k->name, C, i);
+    }
+    for (int r = 0; r < R; r++)
+        CHECK_CLOSE(kl[r], kl_ref[r], 1e-5, 1e-5, "%s kl C=%d row %d: %g vs %g", k->name, C, r, kl[r], kl_ref[r]);
+    assert_guard(eps, n, "reparam eps", k->name);
+    assert_guard(z, n, "reparam z", k->name);
+    assert_guard(kl, (size_t)R, "reparam kl", k->name);
+    fill(dz, n, -1, 1);
+    k->reparam_kl_backward(R, C, mulv, eps_ref, dz, 0.8f, dmulv);
+    ref->reparam_kl_backward(R, C, mulv, eps_ref, dz, 0.8f, dmulv_ref);
+    for (size_t i = 0; i < 2 * n; i++)
+        CHECK_CLOSE(dmulv[i], dmulv_ref[i], 1e-5, 1e-6, "%s reparam backward C=%d [%zu]", k->name, C, i);
+    assert_guard(dmulv, 2 * n, "reparam_kl_backward", k->name);
+    free(mulv); free(eps); free(eps_ref); free(z); free(z_ref); free(kl); free(kl_ref); free(dz);
+    free(dmulv); free(dmulv_ref);
+}
+
+/* Three Adam steps on n parameters. */
+static void tails_adam(const vae_kernels *k, const vae_kernels *ref, size_t n)
+{
+    float *p = guarded(n), *g = guarded(n), *m = guarded(n), *v = guarded(n);
+    float *p_ref = guarded(n), *m_ref = guarded(n), *v_ref = guarded(n);
+    fill(p, n, -1, 1);
+    memcpy(p_ref, p, sizeof(float) * n);
+    float *zeroed[] = {m, v, m_ref, v_ref};
+    for (int i = 0; i < 4; i++) memset(zeroed[i], 0, sizeof(float) * n);
+    for (int step = 1; step <= 3; step++) {
+        vae_adam_params hp = {1e-3f, 0.9f, 0.999f, 1e-8f, (float)(1 - pow(0.9, step)),
+                              (float)(1 - pow(0.999, step))};
+        fill(g, n, -1, 1);
+        k->adam_update(n, p, g, m, v, &hp);
+        ref->adam_update(n, p_ref, g, m_ref, v_ref, &hp);
+    }
+    for (size_t i = 0; i < n; i++)
+        ck_assert_msg(close_to(p[i], p_ref[i], 1e-6, 1e-7) && close_to(m[i], m_ref[i], 1e-6, 3e-8) &&
+                          close_to(v[i], v_ref[i], 1e-6, 1e-9),
+                      "%s adam n=%zu [%zu]: p %.9g %.9g m %.9g %.9g v %.9g %.9g", k->name, n, i, p[i], p_ref[i], m[i],
+                      m_ref[i], v[i], v_ref[i]);
+    assert_guard(p, n, "adam p", k->name);
+    assert_guard(m, n, "adam m", k->name);
+    assert_guard(v, n, "adam v", k->name);
+    free(p); free(g); free(m); free(v); free(p_ref); free(m_ref); free(v_ref);
+}
+
+/* Each table on 2 or 3 rows and every column count of tail_sizes (tails of
+ * every length for 4, 8 and 16 lanes) against the scalar table: the same
+ * values to float rounding, nothing written past the data. */
+START_TEST(test_tails_against_scalar)
+{
+    for (int t = 0; t < n_tables; t++)
+        for (int si = 0; si < N_TAIL_SIZES; si++) {
+            int C = tail_sizes[si], R = si % 2 ? 3 : 2;
+            tails_layers(tables[t], &vae_kernels_scalar, R, C);
+            tails_likelihoods(tables[t], &vae_kernels_scalar, R, C);
+            tails_reparam(tables[t], &vae_kernels_scalar, R, C);
+            tails_adam(tables[t], &vae_kernels_scalar, (size_t)R * C);
         }
 }
 END_TEST
@@ -420,8 +443,8 @@ START_TEST(test_rows_independent_of_split)
         k->reparam_kl_forward(R, Z, mulv, 3, VAE_STREAM_NOISE, 9, 40, eps_all, z_all, kl_all);
         for (int r0 = 0; r0 < R; r0 += 3) { /* rows 0-2, 3-5, 6 */
             int rows = R - r0 < 3 ? R - r0 : 3;
-            k->reparam_kl_forward(rows, Z, mulv + r0 * 2 * Z, 3, VAE_STREAM_NOISE, 9, 40 + (uint32_t)r0, eps_one + r0 * Z,
-                                  z_one + r0 * Z, kl_one + r0);
+            k->reparam_kl_forward(rows, Z, mulv + r0 * 2 * Z, 3, VAE_STREAM_NOISE, 9, 40 + (uint32_t)r0,
+                                  eps_one + r0 * Z, z_one + r0 * Z, kl_one + r0);
         }
         ck_assert_msg(memcmp(eps_all, eps_one, sizeof eps_all) == 0 && memcmp(z_all, z_one, sizeof z_all) == 0 &&
                       memcmp(kl_all, kl_one, sizeof kl_all) == 0, "%s reparam depends on the row split", k->name);
@@ -433,7 +456,8 @@ END_TEST
  * the gradient finite, with no overflow in exp. */
 START_TEST(test_bernoulli_extreme_logits)
 {
-    static const float big[] = {100.0f, -100.0f, 250.0f, -250.0f, 1e4f, -1e4f, 1e30f, -1e30f, 88.5f, -88.5f, 87.4f, -87.4f};
+    static const float big[] = {100.0f, -100.0f, 250.0f, -250.0f, 1e4f,  -1e4f,
+                                1e30f,  -1e30f,  88.5f,  -88.5f,  87.4f, -87.4f};
     enum { C = sizeof big / sizeof big[0] };
     for (int t = 0; t < n_tables; t++)
         for (int xi = 0; xi < 3; xi++) {
@@ -445,10 +469,11 @@ START_TEST(test_bernoulli_extreme_logits)
                 double lj = big[j];
                 want += fmax(lj, 0) + log1p(exp(-fabs(lj))) - x[j] * lj;
                 double sig = lj >= 0 ? 1 / (1 + exp(-lj)) : exp(lj) / (1 + exp(lj));
-                ck_assert_msg(isfinite(dl[j]) && close_to(dl[j], sig - x[j], 1e-6, 1e-7), "%s dl(%g) = %g", tables[t]->name,
-                              lj, dl[j]);
+                ck_assert_msg(isfinite(dl[j]) && close_to(dl[j], sig - x[j], 1e-6, 1e-7), "%s dl(%g) = %g",
+                              tables[t]->name, lj, dl[j]);
             }
-            ck_assert_msg(isfinite(loss) && close_to(loss, want, 1e-6, 1e-6), "%s loss %g vs %g", tables[t]->name, loss, want);
+            ck_assert_msg(isfinite(loss) && close_to(loss, want, 1e-6, 1e-6), "%s loss %g vs %g", tables[t]->name, loss,
+                          want);
         }
 }
 END_TEST
@@ -475,7 +500,8 @@ static const vae_vmath_hooks *hooks_of(const vae_kernels *k)
  * spacing at the bottom); exact zeros, infinities and NaN must match. */
 static double ulp_error(float got, double want)
 {
-    if (isnan(want) || isinf(want) || want == 0) return (isnan(want) && isnan(got)) || (double)got == want ? 0 : INFINITY;
+    if (isnan(want) || isinf(want) || want == 0)
+        return (isnan(want) && isnan(got)) || (double)got == want ? 0 : INFINITY;
     int e;
     frexp(want, &e); /* |want| in [2^(e-1), 2^e) */
     return fabs((double)got - want) / ldexp(1.0, e - 24 < -149 ? -149 : e - 24);
@@ -506,16 +532,18 @@ static void ulp_check(void (*f)(size_t, const float *, float *), double (*ref)(d
     }
 }
 
-/* Each SIMD table's v_exp, v_log or v_tanh (which = 0, 1, 2) against ref
- * over x[0..n): at most bound ulp. */
+/* Each SIMD table's v_exp, v_log, v_tanh or v_exp_nonpositive (which = 0,
+ * 1, 2, 3) against ref over x[0..n): at most bound ulp. */
 static void check_ulp_all_tables(int which, double (*ref)(double), const float *x, size_t n, double bound)
 {
-    static const char *const names[] = {"exp", "log", "tanh"};
+    static const char *const names[] = {"exp", "log", "tanh", "exp (x <= 0)"};
     for (int t = 0; t < n_tables; t++) {
         const vae_vmath_hooks *h = hooks_of(tables[t]);
         if (!h) continue;
         ulp_result res = {0, 0};
-        ulp_check(which == 0 ? h->exp : which == 1 ? h->log : h->tanh, ref, x, n, &res);
+        void (*f)(size_t, const float *, float *) = which == 0 ? h->exp : which == 1 ? h->log
+                                                    : which == 2 ? h->tanh : h->exp_nonpositive;
+        ulp_check(f, ref, x, n, &res);
         fprintf(stderr, "# %s %s: max %.3f ulp at %a over %zu points\n", h->name, names[which], res.max_ulp, res.at,
                 n);
         ck_assert_msg(res.max_ulp <= bound, "%s %s: %.3f ulp at %a", h->name, names[which], res.max_ulp, res.at);
@@ -558,6 +586,11 @@ START_TEST(test_vexp_ulp)
     x[n++] = lo; x[n++] = hi; x[n++] = 0.0f; x[n++] = -0.0f; x[n++] = 1e-30f;
     ck_assert(n > 10000000);
     check_ulp_all_tables(0, exp, x, n, EXP_MAX_ULP);
+    /* v_exp_nonpositive on the points <= 0 */
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++)
+        if (x[i] <= 0.0f) x[m++] = x[i];
+    check_ulp_all_tables(3, exp, x, m, EXP_MAX_ULP);
     free(x);
 }
 END_TEST
@@ -570,12 +603,13 @@ START_TEST(test_vexp_saturates)
     for (int t = 0; t < n_tables; t++) {
         const vae_vmath_hooks *h = hooks_of(tables[t]);
         if (!h) continue;
-        float out[N];
+        float out[N], out_np[N];
         h->exp(N, in, out);
+        h->exp_nonpositive(N, in, out_np);
         for (int i = 0; i < N; i++) {
-            if (isnan(in[i])) ck_assert_msg(isnan(out[i]), "%s exp(NaN)", h->name);
+            if (isnan(in[i])) ck_assert_msg(isnan(out[i]) && isnan(out_np[i]), "%s exp(NaN)", h->name);
             else if (in[i] > 0) ck_assert_msg(out[i] == INFINITY, "%s exp(%g) = %g, want +inf", h->name, in[i], out[i]);
-            else ck_assert_msg(out[i] == 0.0f, "%s exp(%g) = %g, want 0", h->name, in[i], out[i]);
+            else ck_assert_msg(out[i] == 0.0f && out_np[i] == 0.0f, "%s exp(%g) = %g, want 0", h->name, in[i], out[i]);
         }
         /* tanh saturates to +-1, log of huge and tiny stays finite */
         float tin[4] = {30.0f, -30.0f, 1e30f, -INFINITY}, tout[4];
@@ -643,8 +677,8 @@ START_TEST(test_vsincos2pi_ulp)
         }
         fprintf(stderr, "# %s sin(2 pi u): max %.3f ulp at %a, cos: %.3f ulp at %a, over %zu points\n", h->name, max_s,
                 at_s, max_c, at_c, n);
-        ck_assert_msg(max_s <= SINCOS_MAX_ULP && max_c <= SINCOS_MAX_ULP, "%s sincos2pi: %.3f / %.3f ulp", h->name, max_s,
-                      max_c);
+        ck_assert_msg(max_s <= SINCOS_MAX_ULP && max_c <= SINCOS_MAX_ULP, "%s sincos2pi: %.3f / %.3f ulp", h->name,
+                      max_s, max_c);
     }
     free(u); free(s); free(c);
 }
@@ -681,8 +715,8 @@ START_TEST(test_philox_bit_exact)
             h->philox(n, ctr, key, out);
             for (size_t i = 0; i < n; i++) {
                 vae_philox4x32_10(ctr + 4 * i, key, want);
-                ck_assert_msg(memcmp(out + 4 * i, want, sizeof want) == 0, "%s philox key %08x%08x counter %zu", h->name,
-                              key[1], key[0], i);
+                ck_assert_msg(memcmp(out + 4 * i, want, sizeof want) == 0, "%s philox key %08x%08x counter %zu",
+                              h->name, key[1], key[0], i);
             }
         }
     }
