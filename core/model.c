@@ -155,16 +155,18 @@ int vae_model_create(const vae_config *cfg, uint64_t seed, vae_model **out)
     m->latent = cfg->latent;
     m->seed = seed;
     m->n_params = layout_layers(m);
-    size_t bytes;
-    if (!vae_mul_size(m->n_params, 4 * sizeof(float), &bytes) || !(m->params = vae_alloc_aligned(bytes))) {
+    /* Each of the four arrays starts on a 64-byte line (n_params rounded up
+     * to 16 floats), so the vector kernels never split a load across lines. */
+    size_t stride = (m->n_params + 15) & ~(size_t)15, bytes;
+    if (!vae_mul_size(stride, 4 * sizeof(float), &bytes) || !(m->params = vae_alloc_aligned(bytes))) {
         size_t n = m->n_params;
         free(m);
         return vae_fail(VAE_ERR_NOMEM, "out of memory for %zu parameters", n);
     }
     memset(m->params, 0, bytes);
-    m->grads = m->params + m->n_params;
-    m->adam_m = m->grads + m->n_params;
-    m->adam_v = m->adam_m + m->n_params;
+    m->grads = m->params + stride;
+    m->adam_m = m->grads + stride;
+    m->adam_v = m->adam_m + stride;
     init_parameters(m);
     *out = m;
     return VAE_OK;

@@ -73,29 +73,28 @@ static void store_tile_transposed_scalar(int m, int n, const float *tile, int ld
 
 /* ------------------------------------------------------- bias, activation */
 
+/* The activation is chosen once per call, outside the loops. */
 static void bias_act_forward_scalar(int rows, int cols, float *y, int ldy, const float *bias, int act)
 {
     for (int r = 0; r < rows; r++) {
         float *row = y + (size_t)r * ldy;
-        for (int j = 0; j < cols; j++) {
-            float v = row[j] + bias[j];
-            if (act == VAE_KERNEL_ACT_RELU) v = v > 0.0f ? v : 0.0f;
-            else if (act == VAE_KERNEL_ACT_TANH) v = tanhf(v);
-            row[j] = v;
-        }
+        for (int j = 0; j < cols; j++) row[j] += bias[j];
+        if (act == VAE_KERNEL_ACT_RELU)
+            for (int j = 0; j < cols; j++) row[j] = row[j] > 0.0f ? row[j] : 0.0f;
+        else if (act == VAE_KERNEL_ACT_TANH)
+            for (int j = 0; j < cols; j++) row[j] = tanhf(row[j]);
     }
 }
 
 static void act_backward_scalar(int rows, int cols, const float *a, int lda, float *dy, int lddy, int act)
 {
-    if (act == VAE_KERNEL_ACT_NONE) return;
     for (int r = 0; r < rows; r++) {
         const float *arow = a + (size_t)r * lda;
         float *drow = dy + (size_t)r * lddy;
-        for (int j = 0; j < cols; j++) {
-            if (act == VAE_KERNEL_ACT_RELU) drow[j] = arow[j] > 0.0f ? drow[j] : 0.0f;
-            else drow[j] *= 1.0f - arow[j] * arow[j];
-        }
+        if (act == VAE_KERNEL_ACT_RELU)
+            for (int j = 0; j < cols; j++) drow[j] = arow[j] > 0.0f ? drow[j] : 0.0f;
+        else if (act == VAE_KERNEL_ACT_TANH)
+            for (int j = 0; j < cols; j++) drow[j] *= 1.0f - arow[j] * arow[j];
     }
 }
 
