@@ -34,7 +34,8 @@ endif
 ifneq ($(filter aarch64%,$(TARGET)),)
 ISA_SRC  = simd/neon.c
 endif
-LIB_SRC  = $(filter-out core/main.c,$(wildcard core/*.c)) simd/scalar.c simd/dispatch.c \
+CLI_SRC  = core/main.c $(wildcard core/cli_*.c)
+LIB_SRC  = $(filter-out $(CLI_SRC),$(wildcard core/*.c)) simd/scalar.c simd/dispatch.c \
            $(ISA_SRC) $(wildcard io/*.c)
 LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/%.o)
 
@@ -69,7 +70,8 @@ $(LIB): $(LIB_OBJ)
 	rm -f $@
 	$(AR) rcs $@ $^
 
-$(PROG): $(BUILD)/core/main.o $(LIB)
+CLI_OBJ  = $(CLI_SRC:%.c=$(BUILD)/%.o)
+$(PROG): $(CLI_OBJ) $(LIB)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/run_tests: $(TEST_OBJ) $(LIB)
@@ -186,4 +188,4 @@ check-emulated: $(BUILD)/run_tests $(PROG)
 	CK_EXCLUDE_TAGS=slow VAE_TEST_RUNNER='$(EMULATOR)' VAE_TEST_PROG=$(abspath $(PROG)) \
 	    CK_TIMEOUT_MULTIPLIER=$(EMU_TIMEOUT_MULTIPLIER) $(EMULATOR) $(BUILD)/run_tests
 
--include $(LIB_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(BUILD)/core/main.d
+-include $(LIB_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(CLI_OBJ:.o=.d)
