@@ -137,10 +137,40 @@ static void macro_kernel(const vae_kernels *k, int mc, int nc, int kc, float alp
 }
 
 /* The three outer loops (see the top of this file), over packed buffers. */
-static void gemm_blocked(const vae_kernels *kern, vae_transpose trans_a, vae_transpose trans_b, int m, int n,
-                         int k, float alpha, const float *a, int lda, const float *b, int ldb, float beta,
-                         float *c, int ldc, int c_transposed, float *a_packed, float *b_packed)
+/* One GEMM as the threads see it: the problem after the choice of
+ * orientation, and how it is split between them. */
+typedef struct gemm_job {
+    const vae_kernels *kern;
+    vae_transpose trans_a, trans_b;
+    int m, n, k;
+    float alpha, beta;
+    const float *a, *b;
+    int lda, ldb;
+    float *c;
+    int ldc, c_transposed;
+    int split_rows; /* 1: items are mr-row strips of C, 0: nr-column strips */
+    vae_gemm_epilogue epilogue; /* may be NULL */
+    void *epilogue_ctx;
+} gemm_job;
+
+/* Hands the finished block of rows [i0, i1) x columns [j0, j1) of the job's
+ * problem to the epilogue, in the caller's orientation. */
+static void finish_block(const gemm_job *g, int i0, int i1, int j0, int j1)
 {
+    if (!g->epilogue) return;
+    if (g->c_transposed) g->epilogue(g->epilogue_ctx, j0, j1, i0, i1);
+    else g->epilogue(g->epilogue_ctx, i0, i1, j0, j1);
+}
+
+/* The three outer loops (see the top of this file), over packed buffers, for
+ * the share of the job at rows row0.. and columns col0.. of its C. */
+static void gemm_blocked(const gemm_job *g, int row0, int col0, int m, int n, const float *a, const float *b,
+                         float *c, float *a_packed, float *b_packed)
+{
+    const vae_kernels *kern = g->kern;
+    vae_transpose trans_a = g->trans_a, trans_b = g->trans_b;
+    int k = g->k, lda = g->lda, ldb = g->ldb, ldc = g->ldc, c_transposed = g->c_transposed;
+    float alpha = g->alpha, beta = g->beta;
     int mc_max = kern->mc, kc_max = kern->kc, nc_max = kern->nc;
     for (int jc = 0; jc < n; jc += nc_max) {
         int nc = n - jc < nc_max ? n - jc : nc_max;
@@ -155,6 +185,7 @@ static void gemm_blocked(const vae_kernels *kern, vae_transpose trans_a, vae_tra
                 float *c_block = c_transposed ? c + (size_t)jc * ldc + ic : c + (size_t)ic * ldc + jc;
                 macro_kernel(kern, mc, nc, kc, alpha, beta_block, a_packed, b_packed, c_block, ldc,
                              c_transposed);
+                if (pc + kc == k) finish_block(g, row0 + ic, row0 + ic + mc, col0 + jc, col0 + jc + nc);
             }
         }
     }
@@ -166,27 +197,13 @@ static double tile_efficiency(int m, int n, int mr, int nr)
     return (double)m / ((m + mr - 1) / mr * mr) * (double)n / ((n + nr - 1) / nr * nr);
 }
 
-/* One GEMM as the threads see it: the problem after the choice of
- * orientation, and how it is split between them. */
-typedef struct gemm_job {
-    const vae_kernels *kern;
-    vae_transpose trans_a, trans_b;
-    int m, n, k;
-    float alpha, beta;
-    const float *a, *b;
-    int lda, ldb;
-    float *c;
-    int ldc, c_transposed;
-    int split_rows; /* 1: items are mr-row strips of C, 0: nr-column strips */
-} gemm_job;
-
 /* Computes strips [begin, end) of the job on this thread, with this
  * thread's packing buffers. */
 static void gemm_strips(void *ctx, int begin, int end)
 {
     const gemm_job *g = ctx;
     const vae_kernels *kern = g->kern;
-    int m = g->m, n = g->n;
+    int m = g->m, n = g->n, row0 = 0, col0 = 0;
     const float *a = g->a, *b = g->b;
     float *c = g->c;
     if (g->split_rows) {
@@ -194,23 +211,27 @@ static void gemm_strips(void *ctx, int begin, int end)
         a += g->trans_a ? (size_t)i0 : (size_t)i0 * g->lda;
         c += g->c_transposed ? (size_t)i0 : (size_t)i0 * g->ldc;
         m = i1 - i0;
+        row0 = i0;
     } else {
         int j0 = begin * kern->nr, j1 = end * kern->nr < n ? end * kern->nr : n;
         b += g->trans_b ? (size_t)j0 * g->ldb : (size_t)j0;
         c += g->c_transposed ? (size_t)j0 * g->ldc : (size_t)j0;
         n = j1 - j0;
+        col0 = j0;
     }
+    if (m <= 0 || n <= 0) return;
     int mr = kern->mr, nr = kern->nr;
     size_t a_floats = (size_t)((kern->mc + mr - 1) / mr * mr) * (size_t)kern->kc;
     size_t b_floats = (size_t)((kern->nc + nr - 1) / nr * nr) * (size_t)kern->kc;
     float *a_packed = pack_buffer(&pack_a_buf, &pack_a_cap, a_floats);
     float *b_packed = pack_buffer(&pack_b_buf, &pack_b_cap, b_floats);
-    if (!a_packed || !b_packed)
+    if (!a_packed || !b_packed) {
         gemm_unpacked(g->trans_a, g->trans_b, m, n, g->k, g->alpha, a, g->lda, b, g->ldb, g->beta, c, g->ldc,
                       g->c_transposed);
-    else
-        gemm_blocked(kern, g->trans_a, g->trans_b, m, n, g->k, g->alpha, a, g->lda, b, g->ldb, g->beta, c,
-                     g->ldc, g->c_transposed, a_packed, b_packed);
+        finish_block(g, row0, row0 + m, col0, col0 + n);
+    } else {
+        gemm_blocked(g, row0, col0, m, n, a, b, c, a_packed, b_packed);
+    }
 }
 
 /* Below this many flops a GEMM runs on the calling thread: waking the
@@ -227,17 +248,19 @@ static void gemm_strips(void *ctx, int begin, int end)
  * thread pack the smaller operand twice (m <= n), else along m. Every
  * element still sums its k products in the same order, so the bits do not
  * depend on the thread count. */
-void vae_sgemm(vae_transpose trans_a, vae_transpose trans_b, int m, int n, int k, float alpha,
-               const float *a, int lda, const float *b, int ldb, float beta, float *c, int ldc)
+void vae_sgemm_fused(vae_transpose trans_a, vae_transpose trans_b, int m, int n, int k, float alpha,
+                     const float *a, int lda, const float *b, int ldb, float beta, float *c, int ldc,
+                     vae_gemm_epilogue epilogue, void *ctx)
 {
     if (m <= 0 || n <= 0) return;
     if (k <= 0 || alpha == 0.0f) {
         scale_c(m, n, beta, c, ldc);
+        if (epilogue) epilogue(ctx, 0, m, 0, n);
         return;
     }
     const vae_kernels *kern = vae_kernels_active();
     int mr = kern->mr, nr = kern->nr;
-    gemm_job g = {kern, trans_a, trans_b, m, n, k, alpha, beta, a, b, lda, ldb, c, ldc, 0, 0};
+    gemm_job g = {kern, trans_a, trans_b, m, n, k, alpha, beta, a, b, lda, ldb, c, ldc, 0, 0, epilogue, ctx};
     if (tile_efficiency(n, m, mr, nr) > 1.15 * tile_efficiency(m, n, mr, nr)) {
         g.trans_a = !trans_b;
         g.trans_b = !trans_a;
@@ -255,4 +278,10 @@ void vae_sgemm(vae_transpose trans_a, vae_transpose trans_b, int m, int n, int k
         vae_serial_for(strips, gemm_strips, &g);
     else
         vae_parallel_for(strips, gemm_strips, &g);
+}
+
+void vae_sgemm(vae_transpose trans_a, vae_transpose trans_b, int m, int n, int k, float alpha,
+               const float *a, int lda, const float *b, int ldb, float beta, float *c, int ldc)
+{
+    vae_sgemm_fused(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, NULL, NULL);
 }

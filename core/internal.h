@@ -23,6 +23,18 @@ void vae_clear_error(void);
 /* Frees this thread's GEMM packing buffers (a pool worker does at exit). */
 void vae_gemm_free_thread_buffers(void);
 
+/* A GEMM epilogue: called once for each finished block of C, rows [i0, i1)
+ * and columns [j0, j1) in the caller's coordinates, on the thread that
+ * computed it and while the block is still in that core's cache. The blocks
+ * of one call cover C exactly once. Used to fuse element-wise work (bias and
+ * activation, the activation's derivative, Adam) into the GEMM, so it runs
+ * with the GEMM's thread split and no extra pass over memory. */
+typedef void (*vae_gemm_epilogue)(void *ctx, int i0, int i1, int j0, int j1);
+/* vae_sgemm, then epilogue(ctx, ...) over C's blocks (epilogue may be NULL). */
+void vae_sgemm_fused(vae_transpose trans_a, vae_transpose trans_b, int m, int n, int k, float alpha,
+                     const float *a, int lda, const float *b, int ldb, float beta, float *c, int ldc,
+                     vae_gemm_epilogue epilogue, void *ctx);
+
 /* Overflow-checked size arithmetic: 0 on overflow, else 1 and *out set. */
 static inline int vae_mul_size(size_t a, size_t b, size_t *out)
 {

@@ -283,61 +283,6 @@ static void run_split(int items, size_t values, vae_range_fn fn, void *ctx)
     else vae_parallel_for(items, fn, ctx);
 }
 
-typedef struct rows_job {
-    const vae_kernels *k;
-    int cols, ld, act;
-    float *y;
-    const float *a, *bias, *x;
-    float *out, *out2;
-} rows_job;
-
-static void bias_act_rows(void *ctx, int r0, int r1)
-{
-    rows_job *j = ctx;
-    j->k->bias_act_forward(r1 - r0, j->cols, j->y + (size_t)r0 * j->ld, j->ld, j->bias, j->act);
-}
-
-/* y[rows, cols] = act(y + bias) */
-static void bias_act(int rows, int cols, float *y, const float *bias, int act)
-{
-    rows_job j = {.k = vae_kernels_active(), .cols = cols, .ld = cols, .act = act, .y = y, .bias = bias};
-    run_split(rows, (size_t)rows * cols, bias_act_rows, &j);
-}
-
-static void act_backward_rows(void *ctx, int r0, int r1)
-{
-    rows_job *j = ctx;
-    j->k->act_backward(r1 - r0, j->cols, j->a + (size_t)r0 * j->ld, j->ld, j->y + (size_t)r0 * j->ld, j->ld, j->act);
-}
-
-/* dy[rows, cols] *= act'(a) */
-static void act_backward(int rows, int cols, const float *a, float *dy, int act)
-{
-    if (act == VAE_KERNEL_ACT_NONE) return;
-    rows_job j = {.k = vae_kernels_active(), .cols = cols, .ld = cols, .act = act, .y = dy, .a = a};
-    run_split(rows, (size_t)rows * cols, act_backward_rows, &j);
-}
-
-typedef struct columns_job {
-    const vae_kernels *k;
-    int rows, ld;
-    const float *dy;
-    float *db;
-} columns_job;
-
-static void bias_grad_columns(void *ctx, int c0, int c1)
-{
-    columns_job *j = ctx;
-    j->k->bias_grad(j->rows, c1 - c0, j->dy + c0, j->ld, j->db + c0);
-}
-
-/* db[cols] = column sums of dy[rows, cols], each column in row order */
-static void bias_grad(int rows, int cols, const float *dy, float *db)
-{
-    columns_job j = {vae_kernels_active(), rows, cols, dy, db};
-    run_split(cols, (size_t)rows * cols, bias_grad_columns, &j);
-}
-
 typedef struct reparam_job {
     const vae_kernels *k;
     int latent;
@@ -382,49 +327,158 @@ static void loss_rows(void *ctx, int r0, int r1)
         j->k->gaussian_loss(r1 - r0, j->cols, j->logits + off, j->x + off, j->sigmoid_mean, j->loss + r0, dl);
 }
 
-typedef struct adam_job {
-    const vae_kernels *k;
-    vae_model *m;
-    vae_adam_params hp;
-} adam_job;
-
-/* Adam over parameter chunks [c0, c1) of ADAM_CHUNK values. */
-#define ADAM_CHUNK 4096
-static void adam_chunks(void *ctx, int c0, int c1)
+/* Adam's hyperparameters for the step after m->step. */
+static vae_adam_params adam_params(const vae_model *m, float lr)
 {
-    adam_job *j = ctx;
-    size_t begin = (size_t)c0 * ADAM_CHUNK, end = (size_t)c1 * ADAM_CHUNK;
-    if (end > j->m->n_params) end = j->m->n_params;
-    j->k->adam_update(end - begin, j->m->params + begin, j->m->grads + begin, j->m->adam_m + begin,
-                      j->m->adam_v + begin, &j->hp);
+    const double beta1 = 0.9, beta2 = 0.999;
+    double t = (double)(m->step + 1);
+    vae_adam_params hp = {
+        .lr = lr, .beta1 = (float)beta1, .beta2 = (float)beta2, .eps = 1e-8f,
+        .bias_correction1 = (float)(1.0 - pow(beta1, t)),
+        .bias_correction2 = (float)(1.0 - pow(beta2, t)),
+    };
+    return hp;
+}
+
+/* ------------------------------------------------------ GEMM epilogues */
+
+/* Element-wise work fused into a layer's GEMMs (see vae_sgemm_fused): each
+ * epilogue runs on the block of C a thread has just finished, while it is in
+ * that core's cache, so it costs no pass over memory and no extra wake-up of
+ * the pool. Every element gets the same operations as in a separate pass,
+ * so the results do not depend on the blocking or the thread count.
+ *
+ * For the profile, the calling thread times its own epilogues (the other
+ * threads do the same share of the work at the same time). */
+static _Thread_local int epilogue_timing;
+static _Thread_local double epilogue_seconds;
+
+typedef struct epilogue_job {
+    const vae_kernels *k;
+    const vae_linear *L;
+    vae_model *m;
+    float *c;               /* the GEMM's output, leading dimension ldc */
+    int ldc, act;
+    const float *a;         /* activations whose derivative applies (ld ldc) */
+    const vae_adam_params *adam;
+} epilogue_job;
+
+#define EPILOGUE_TIMED(body)                                              \
+    do {                                                                  \
+        double epilogue_t0 = epilogue_timing ? vae_seconds_now() : 0.0;   \
+        body;                                                             \
+        if (epilogue_timing) epilogue_seconds += vae_seconds_now() - epilogue_t0; \
+    } while (0)
+
+/* y = act(y + b) on the block (forward). */
+static void epilogue_bias_act(void *ctx, int i0, int i1, int j0, int j1)
+{
+    epilogue_job *e = ctx;
+    EPILOGUE_TIMED(e->k->bias_act_forward(i1 - i0, j1 - j0, e->c + (size_t)i0 * e->ldc + j0, e->ldc,
+                                          e->m->params + e->L->b + j0, e->act));
+}
+
+/* dx *= act'(a) on the block (backward through the previous layer's
+ * activation, a being that layer's output). */
+static void epilogue_act_backward(void *ctx, int i0, int i1, int j0, int j1)
+{
+    epilogue_job *e = ctx;
+    size_t off = (size_t)i0 * e->ldc + j0;
+    EPILOGUE_TIMED(e->k->act_backward(i1 - i0, j1 - j0, e->a + off, e->ldc, e->c + off, e->ldc, e->act));
+}
+
+/* Adam on the block of a weight matrix whose gradient was just computed:
+ * rows [i0, i1) (outputs), columns [j0, j1) (inputs). */
+static void epilogue_adam(void *ctx, int i0, int i1, int j0, int j1)
+{
+    epilogue_job *e = ctx;
+    vae_model *m = e->m;
+    EPILOGUE_TIMED(for (int i = i0; i < i1; i++) {
+        size_t off = e->L->w + (size_t)i * e->L->in + (size_t)j0;
+        e->k->adam_update((size_t)(j1 - j0), m->params + off, m->grads + off, m->adam_m + off, m->adam_v + off,
+                          e->adam);
+    });
+}
+
+/* Runs a fused GEMM; with profiling, its time goes to the GEMM slot and the
+ * calling thread's epilogue time to epilogue_slot. */
+static void fused_gemm(vae_model *m, double *gemm_slot, double *epilogue_slot, vae_transpose ta,
+                       vae_transpose tb, int M, int N, int K, const float *a, int lda, const float *b, int ldb,
+                       float *c, int ldc, vae_gemm_epilogue epilogue, epilogue_job *e)
+{
+    double t0 = 0.0;
+    if (m->profile) {
+        t0 = vae_seconds_now();
+        epilogue_timing = 1;
+        epilogue_seconds = 0.0;
+    }
+    vae_sgemm_fused(ta, tb, M, N, K, 1.0f, a, lda, b, ldb, 0.0f, c, ldc, epilogue, e);
+    if (m->profile) {
+        double total = vae_seconds_now() - t0;
+        epilogue_timing = 0;
+        *gemm_slot += total - epilogue_seconds;
+        *epilogue_slot += epilogue_seconds;
+    }
 }
 
 /* --------------------------------------------------------- linear layer */
 
-/* y[B,out] = act(x[B,in] * W^T + b) */
-static void linear_forward(const vae_model *m, const vae_linear *L, int B, const float *x, float *y)
+/* y[B,out] = act(x[B,in] * W^T + b), the bias and activation applied as
+ * the GEMM's epilogue. */
+static void linear_forward(vae_model *m, const vae_linear *L, int B, const float *x, float *y)
 {
-    PROFILED(m, GEMM_SLOT(m, L, VAE_PASS_FORWARD),
-             vae_sgemm(VAE_NO_TRANS, VAE_TRANS, B, L->out, L->in, 1.0f, x, L->in, m->params + L->w, L->in,
-                       0.0f, y, L->out));
-    PROFILED(m, bias_act, bias_act(B, L->out, y, m->params + L->b, L->act));
+    epilogue_job e = {.k = vae_kernels_active(), .L = L, .m = m, .c = y, .ldc = L->out, .act = L->act};
+    vae_profile *p = m->profile;
+    fused_gemm(m, p ? &p->GEMM_SLOT(m, L, VAE_PASS_FORWARD) : NULL, p ? &p->bias_act : NULL, VAE_NO_TRANS,
+               VAE_TRANS, B, L->out, L->in, x, L->in, m->params + L->w, L->in, y, L->out, epilogue_bias_act, &e);
+}
+
+typedef struct bias_adam_job {
+    const vae_kernels *k;
+    vae_model *m;
+    const vae_linear *L;
+    int rows;
+    const float *dy;
+    const vae_adam_params *adam;
+} bias_adam_job;
+
+/* db = column sums of dy over columns [c0, c1), each in row order; then
+ * Adam on those biases when this is a training step. */
+static void bias_grad_adam_columns(void *ctx, int c0, int c1)
+{
+    bias_adam_job *j = ctx;
+    vae_model *m = j->m;
+    size_t b = j->L->b + (size_t)c0;
+    j->k->bias_grad(j->rows, c1 - c0, j->dy + c0, j->L->out, m->grads + b);
+    if (j->adam)
+        j->k->adam_update((size_t)(c1 - c0), m->params + b, m->grads + b, m->adam_m + b, m->adam_v + b, j->adam);
 }
 
 /* Given dy[B,out] = d loss / d (x W^T + b) (the activation's derivative
  * already applied):
+ *     dx[B,in]   = dy W          (skipped when dx is NULL; then, when
+ *                                 act_in is not NONE, dx *= act_in'(x))
  *     dW[out,in] = dy^T x        db[out] = sum over rows of dy
- *     dx[B,in]   = dy W          (skipped when dx is NULL) */
+ * With adam (a training step), W and b take their Adam step as soon as
+ * their gradients are complete, fused into the weight-gradient GEMM's
+ * epilogue; dx is computed first, from the old W. */
 static void linear_backward(vae_model *m, const vae_linear *L, int B, const float *x, const float *dy,
-                            float *dx)
+                            float *dx, int act_in, const vae_adam_params *adam)
 {
-    PROFILED(m, GEMM_SLOT(m, L, VAE_PASS_WEIGHT_GRAD),
-             vae_sgemm(VAE_TRANS, VAE_NO_TRANS, L->out, L->in, B, 1.0f, dy, L->out, x, L->in, 0.0f,
-                       m->grads + L->w, L->in));
-    PROFILED(m, bias_grad, bias_grad(B, L->out, dy, m->grads + L->b));
-    if (dx)
-        PROFILED(m, GEMM_SLOT(m, L, VAE_PASS_BACKWARD_DATA),
-                 vae_sgemm(VAE_NO_TRANS, VAE_NO_TRANS, B, L->in, L->out, 1.0f, dy, L->out, m->params + L->w,
-                           L->in, 0.0f, dx, L->in));
+    const vae_kernels *k = vae_kernels_active();
+    vae_profile *p = m->profile;
+    if (dx) {
+        epilogue_job e = {.k = k, .L = L, .m = m, .c = dx, .ldc = L->in, .act = act_in, .a = x};
+        fused_gemm(m, p ? &p->GEMM_SLOT(m, L, VAE_PASS_BACKWARD_DATA) : NULL, p ? &p->act_backward : NULL,
+                   VAE_NO_TRANS, VAE_NO_TRANS, B, L->in, L->out, dy, L->out, m->params + L->w, L->in, dx, L->in,
+                   act_in == VAE_KERNEL_ACT_NONE ? NULL : epilogue_act_backward, &e);
+    }
+    epilogue_job e = {.k = k, .L = L, .m = m, .c = m->grads + L->w, .ldc = L->in, .adam = adam};
+    fused_gemm(m, p ? &p->GEMM_SLOT(m, L, VAE_PASS_WEIGHT_GRAD) : NULL, p ? &p->adam : NULL, VAE_TRANS,
+               VAE_NO_TRANS, L->out, L->in, B, dy, L->out, x, L->in, m->grads + L->w, L->in,
+               adam ? epilogue_adam : NULL, &e);
+    bias_adam_job j = {k, m, L, B, dy, adam};
+    PROFILED(m, bias_grad, run_split(L->out, (size_t)B * L->out, bias_grad_adam_columns, &j));
 }
 
 /* ------------------------------------------------------ whole network */
@@ -473,14 +527,16 @@ static void forward_loss(vae_model *m, const float *x, int B, uint32_t stream, u
     out->loss = rec + (double)m->cfg.beta * kl;
 }
 
-/* Backward from d loss / d logits in grad_a to every parameter gradient. */
-static void backward(vae_model *m, const float *x, int B)
+/* Backward from d loss / d logits in grad_a to every parameter gradient;
+ * with adam, each layer's parameters take their Adam step as soon as their
+ * gradients are complete (nothing later in the pass reads them). */
+static void backward(vae_model *m, const float *x, int B, const vae_adam_params *adam)
 {
     float *dy = m->grad_a, *dx = m->grad_b, *t;
     for (int l = m->n_layers - 1; l >= 0; l--) {
         const float *in = l == 0 ? m->z : m->dec_out[l - 1];
-        linear_backward(m, &m->dec[l], B, in, dy, dx);
-        if (l > 0) PROFILED(m, act_backward, act_backward(B, m->dec[l].in, in, dx, m->dec[l - 1].act));
+        int act_in = l == 0 ? VAE_KERNEL_ACT_NONE : m->dec[l - 1].act;
+        linear_backward(m, &m->dec[l], B, in, dy, dx, act_in, adam);
         t = dy; dy = dx; dx = t;
     }
     /* dy is now d loss / dz; through the reparameterization and beta * KL. */
@@ -490,24 +546,10 @@ static void backward(vae_model *m, const float *x, int B)
     t = dy; dy = dx; dx = t;
     for (int l = m->n_layers - 1; l >= 0; l--) {
         const float *in = l == 0 ? x : m->enc_out[l - 1];
-        linear_backward(m, &m->enc[l], B, in, dy, l == 0 ? NULL : dx);
-        if (l > 0) PROFILED(m, act_backward, act_backward(B, m->enc[l].in, in, dx, m->enc[l - 1].act));
+        int act_in = l == 0 ? VAE_KERNEL_ACT_NONE : m->enc[l - 1].act;
+        linear_backward(m, &m->enc[l], B, in, dy, l == 0 ? NULL : dx, act_in, adam);
         t = dy; dy = dx; dx = t;
     }
-}
-
-static void adam_step(vae_model *m, float lr)
-{
-    const double beta1 = 0.9, beta2 = 0.999;
-    double t = (double)(m->step + 1);
-    vae_adam_params hp = {
-        .lr = lr, .beta1 = (float)beta1, .beta2 = (float)beta2, .eps = 1e-8f,
-        .bias_correction1 = (float)(1.0 - pow(beta1, t)),
-        .bias_correction2 = (float)(1.0 - pow(beta2, t)),
-    };
-    adam_job j = {vae_kernels_active(), m, hp};
-    int chunks = (int)((m->n_params + ADAM_CHUNK - 1) / ADAM_CHUNK);
-    PROFILED(m, adam, run_split(chunks, m->n_params, adam_chunks, &j));
 }
 
 static int check_batch(vae_model *m, int batch)
@@ -522,16 +564,21 @@ int vae_model_gradients(vae_model *m, const float *x, int batch, uint32_t stream
     int rc = check_batch(m, batch);
     if (rc != VAE_OK) return rc;
     forward_loss(m, x, batch, stream, step, 0, 1, out);
-    backward(m, x, batch);
+    backward(m, x, batch, NULL);
     return VAE_OK;
 }
 
+/* A training step: the gradients with Adam fused into the backward pass
+ * (see linear_backward). The same updates as vae_model_gradients followed
+ * by one Adam pass over every parameter, bit for bit. */
 int vae_train_step(vae_model *m, const float *x, int batch, float lr, vae_batch_stats *out)
 {
     vae_batch_stats stats;
-    int rc = vae_model_gradients(m, x, batch, VAE_STREAM_NOISE, m->step, &stats);
+    int rc = check_batch(m, batch);
     if (rc != VAE_OK) return rc;
-    adam_step(m, lr);
+    vae_adam_params hp = adam_params(m, lr);
+    forward_loss(m, x, batch, VAE_STREAM_NOISE, m->step, 0, 1, &stats);
+    backward(m, x, batch, &hp);
     m->step++;
     if (out) *out = stats;
     return VAE_OK;

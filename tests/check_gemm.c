@@ -5,7 +5,9 @@
 #include <check.h>
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
+#include "internal.h"
 #include "kernels.h"
 #include "vae.h"
 
@@ -165,6 +167,68 @@ START_TEST(test_gemm_vae_shapes)
 }
 END_TEST
 
+/* vae_sgemm_fused's epilogue: its blocks must tile C exactly once, in the
+ * caller's coordinates, and each must hold its final values when handed
+ * over. The epilogue records every element it is given and checks it
+ * against the plain vae_sgemm result (same bits: the order of each sum does
+ * not depend on the epilogue). Runs the thin (transposed) path too, and
+ * with one and three threads. */
+typedef struct epilogue_check {
+    int n, ldc;
+    const float *c, *expected;
+    int *seen; /* [m * n] visits per element */
+    int bad;   /* elements not final when handed over, or out of range */
+} epilogue_check;
+
+static void record_block(void *ctx, int i0, int i1, int j0, int j1)
+{
+    epilogue_check *e = ctx;
+    if (i0 < 0 || j0 < 0 || i1 < i0 || j1 < j0 || j1 > e->n) {
+        __atomic_add_fetch(&e->bad, 1, __ATOMIC_RELAXED);
+        return;
+    }
+    for (int i = i0; i < i1; i++)
+        for (int j = j0; j < j1; j++) {
+            __atomic_add_fetch(&e->seen[(size_t)i * e->n + j], 1, __ATOMIC_RELAXED);
+            if (memcmp(&e->c[(size_t)i * e->ldc + j], &e->expected[(size_t)i * e->ldc + j], sizeof(float)))
+                __atomic_add_fetch(&e->bad, 1, __ATOMIC_RELAXED);
+        }
+}
+
+START_TEST(test_gemm_epilogue_covers_c_once)
+{
+    select_table(_i % 4);
+    static const int shapes[][5] = {
+        /* m, n, k, ta, tb: thin (computed transposed), the VAE's, past KC and MC */
+        {128, 20, 400, 0, 0}, {400, 20, 128, 1, 0}, {128, 400, 784, 0, 1}, {784, 400, 128, 1, 0},
+        {300, 150, 600, 1, 1}, {7, 3, 5, 0, 0},   {1, 1, 1, 0, 0},
+    };
+    ck_assert_int_eq(vae_set_threads(_i < 4 ? 1 : 3), VAE_OK);
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+        int m = shapes[s][0], n = shapes[s][1], k = shapes[s][2], ta = shapes[s][3], tb = shapes[s][4];
+        int ldc = n + 1;
+        size_t na = (size_t)m * k, nb = (size_t)k * n, nc = (size_t)m * ldc;
+        float *a = malloc(sizeof(float) * na), *b = malloc(sizeof(float) * nb);
+        float *c = malloc(sizeof(float) * nc), *expected = malloc(sizeof(float) * nc);
+        int *seen = calloc((size_t)m * n, sizeof(int));
+        for (size_t i = 0; i < na; i++) a[i] = rand_float();
+        for (size_t i = 0; i < nb; i++) b[i] = rand_float();
+        for (size_t i = 0; i < nc; i++) c[i] = expected[i] = rand_float();
+        int lda = ta ? m : k, ldb = tb ? k : n;
+        vae_sgemm(ta, tb, m, n, k, 1.0f, a, lda, b, ldb, 0.5f, expected, ldc);
+        epilogue_check e = {n, ldc, c, expected, seen, 0};
+        vae_sgemm_fused(ta, tb, m, n, k, 1.0f, a, lda, b, ldb, 0.5f, c, ldc, record_block, &e);
+        ck_assert_msg(e.bad == 0, "%s shape %d: %d elements not final or out of range", vae_isa_name(), (int)s,
+                      e.bad);
+        for (size_t i = 0; i < (size_t)m * n; i++)
+            ck_assert_msg(seen[i] == 1, "%s shape %d: element %zu handed over %d times", vae_isa_name(), (int)s,
+                          i, seen[i]);
+        free(a); free(b); free(c); free(expected); free(seen);
+    }
+    vae_set_threads(0);
+}
+END_TEST
+
 Suite *vae_gemm_suite(void)
 {
     Suite *s = suite_create("gemm");
@@ -178,6 +242,7 @@ Suite *vae_gemm_suite(void)
     tcase_add_loop_test(tc, test_gemm_past_cache_blocks, 0, 16);
     tcase_add_loop_test(tc, test_gemm_alpha_zero_and_k_zero, 0, 4);
     tcase_add_loop_test(tc, test_gemm_vae_shapes, 0, 4);
+    tcase_add_loop_test(tc, test_gemm_epilogue_covers_c_once, 0, 8);
     suite_add_tcase(s, tc);
     return s;
 }

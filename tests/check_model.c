@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "kernels.h"
 #include "model.h"
 
 #ifndef VAE_TEST_DATA_DIR
@@ -396,6 +397,53 @@ START_TEST(test_same_bits_for_any_thread_count)
 }
 END_TEST
 
+/* A training step fuses each layer's Adam update into its weight-gradient
+ * GEMM. It must equal, bit for bit, the gradients (vae_model_gradients)
+ * followed by one plain Adam pass of the active kernel over every
+ * parameter, with one thread and with three. */
+START_TEST(test_fused_step_equals_gradients_then_adam)
+{
+    vae_config cfg;
+    vae_config_default(&cfg);
+    cfg.image_rows = 7;
+    cfg.image_cols = 9;
+    cfg.n_hidden = 2;
+    cfg.hidden[0] = 50;
+    cfg.hidden[1] = 33;
+    cfg.latent = 5;
+    const int B = 37, D = 63;
+    float *x = malloc(sizeof(float) * B * D);
+    for (int i = 0; i < B * D; i++) x[i] = (float)((i * 37) % 101) / 100.0f;
+    for (int threads = 1; threads <= 3; threads += 2) {
+        ck_assert_int_eq(vae_set_threads(threads), VAE_OK);
+        vae_model *fused, *plain;
+        ck_assert_int_eq(vae_model_create(&cfg, 5, &fused), VAE_OK);
+        ck_assert_int_eq(vae_model_create(&cfg, 5, &plain), VAE_OK);
+        for (int step = 0; step < 3; step++) {
+            vae_batch_stats a, b;
+            ck_assert_int_eq(vae_train_step(fused, x, B, 1e-2f, &a), VAE_OK);
+            ck_assert_int_eq(vae_model_gradients(plain, x, B, VAE_STREAM_NOISE, plain->step, &b), VAE_OK);
+            double t = (double)(plain->step + 1);
+            vae_adam_params hp = {.lr = 1e-2f, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f,
+                                  .bias_correction1 = (float)(1.0 - pow(0.9, t)),
+                                  .bias_correction2 = (float)(1.0 - pow(0.999, t))};
+            vae_kernels_active()->adam_update(plain->n_params, plain->params, plain->grads, plain->adam_m,
+                                              plain->adam_v, &hp);
+            plain->step++;
+            ck_assert(a.loss == b.loss);
+            ck_assert_msg(memcmp(fused->params, plain->params, sizeof(float) * fused->n_params) == 0,
+                          "%d threads, step %d: parameters differ", threads, step);
+            ck_assert(memcmp(fused->adam_m, plain->adam_m, sizeof(float) * fused->n_params) == 0);
+            ck_assert(memcmp(fused->adam_v, plain->adam_v, sizeof(float) * fused->n_params) == 0);
+        }
+        vae_model_free(fused);
+        vae_model_free(plain);
+    }
+    free(x);
+    vae_set_threads(0);
+}
+END_TEST
+
 START_TEST(test_resume_continues_exactly)
 {
     /* 2 epochs, saved and loaded, then a third, gives the same file as 3
@@ -460,6 +508,7 @@ Suite *vae_model_suite(void)
     tcase_set_timeout(threads, 600);
     tcase_add_test(threads, test_same_bits_for_any_thread_count);
     tcase_add_test(threads, test_resume_continues_exactly);
+    tcase_add_test(threads, test_fused_step_equals_gradients_then_adam);
     suite_add_tcase(s, threads);
     TCase *train = tcase_create("training");
     tcase_set_tags(train, "slow"); /* skipped under emulators: CK_EXCLUDE_TAGS=slow */
