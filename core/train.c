@@ -82,7 +82,6 @@ int vae_train(vae_model *m, const vae_images *train, const vae_images *test,
     uint32_t *order = malloc(sizeof(uint32_t) * (size_t)train->count);
     if (!order) return vae_fail(VAE_ERR_NOMEM, "out of memory for the order of %d images", train->count);
 
-    size_t D = (size_t)m->input_dim;
     int n = train->count;
     for (int epoch = m->epoch + 1; epoch <= opt->epochs; epoch++) {
         shuffle_order(order, n, m->seed, epoch);
@@ -91,8 +90,7 @@ int vae_train(vae_model *m, const vae_images *train, const vae_images *test,
         for (int start = 0; start < n; start += opt->batch) {
             int rows = n - start < opt->batch ? n - start : opt->batch;
             double t_gather = m->profile ? vae_seconds_now() : 0.0;
-            for (int r = 0; r < rows; r++)
-                vae_images_copy_float(train, order[start + r], 1, m->x + (size_t)r * D);
+            vae_images_gather_float(train, order + start, rows, m->x);
             if (m->profile) m->profile->gather += vae_seconds_now() - t_gather;
             vae_batch_stats s;
             rc = vae_train_step(m, m->x, rows, opt->lr, &s);

@@ -134,6 +134,9 @@ void vae_images_free(vae_images *im);
  * floats) in [0, 1]: values copied, or pixels divided by 255. The caller
  * keeps first + n <= count. */
 void vae_images_copy_float(const vae_images *im, size_t first, size_t n, float *out);
+/* Writes images index[0], ..., index[n-1] of im to out as floats in [0, 1]
+ * (a training batch in shuffled order), on the engine's threads. */
+void vae_images_gather_float(const vae_images *im, const uint32_t *index, int n, float *out);
 
 /* A training and a test set. When a folder holds only the t10k files, the
  * loader splits them, the first 9,000 for training and the last 1,000 for

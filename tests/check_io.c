@@ -2302,6 +2302,50 @@ START_TEST(test_model_header_shape_mismatch)
 }
 END_TEST
 
+/* Bytes become b / 255 through a table: every byte must give the bits of a
+ * division done at run time, and a gathered batch must hold the indexed
+ * images in order (byte images and float images; a batch big enough to
+ * be shared between threads). */
+START_TEST(test_images_gather_float)
+{
+    volatile float divisor = 255.0f; /* keeps the reference a run-time division */
+    const int rows = 16, cols = 16, n = 300;
+    vae_images im = {.count = n, .rows = rows, .cols = cols, .channels = 1};
+    im.pixels = malloc((size_t)n * rows * cols);
+    for (int i = 0; i < n * rows * cols; i++) im.pixels[i] = (uint8_t)((i * 7 + i / 256) & 255);
+    uint32_t index[200];
+    for (int r = 0; r < 200; r++) index[r] = (uint32_t)((r * 37 + 11) % n);
+    float *out = malloc(sizeof(float) * 200 * rows * cols);
+    for (int threads = 1; threads <= 2; threads++) {
+        ck_assert_int_eq(vae_set_threads(threads), VAE_OK);
+        vae_images_gather_float(&im, index, 200, out);
+        for (int r = 0; r < 200; r++)
+            for (int v = 0; v < rows * cols; v++) {
+                float want = (float)im.pixels[(size_t)index[r] * rows * cols + v] / divisor;
+                ck_assert_msg(memcmp(&out[(size_t)r * rows * cols + v], &want, sizeof want) == 0,
+                              "row %d value %d: %.9g, want %.9g", r, v, out[(size_t)r * rows * cols + v], want);
+            }
+    }
+    for (int b = 0; b < 256; b++) {
+        uint8_t byte = (uint8_t)b;
+        vae_images one = {.count = 1, .rows = 1, .cols = 1, .channels = 1, .pixels = &byte};
+        float got, want = (float)b / divisor;
+        vae_images_copy_float(&one, 0, 1, &got);
+        ck_assert_msg(memcmp(&got, &want, sizeof got) == 0, "byte %d: %.9g, want %.9g", b, got, want);
+    }
+    /* Float images are copied as they are. */
+    float values[6] = {0.0f, 0.25f, 1.0f, 0.5f, 0.125f, 0.75f};
+    vae_images fv = {.count = 3, .rows = 1, .cols = 2, .channels = 1, .values = values};
+    uint32_t order[3] = {2, 0, 1};
+    float got[6];
+    vae_images_gather_float(&fv, order, 3, got);
+    ck_assert(got[0] == 0.125f && got[1] == 0.75f && got[2] == 0.0f && got[4] == 1.0f && got[5] == 0.5f);
+    free(im.pixels);
+    free(out);
+    vae_set_threads(0);
+}
+END_TEST
+
 Suite *vae_io_suite(void)
 {
     Suite *s = suite_create("io");
@@ -2347,6 +2391,7 @@ Suite *vae_io_suite(void)
     suite_add_tcase(s, tc);
 
     tc = tcase_create("datasets");
+    tcase_add_test(tc, test_images_gather_float);
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, test_dataset_t10k_only_split);
     tcase_add_test(tc, test_dataset_shipped_fashion_mnist);
