@@ -6,6 +6,7 @@
 
 #include "internal.h"
 #include "io_internal.h"
+#include "kernels.h"
 #include "pool.h"
 
 /* See vae.h. Safe on a zeroed struct and on one already freed. */
@@ -24,25 +25,11 @@ static size_t image_values(const vae_images *im)
     return (size_t)im->rows * (size_t)im->cols * (size_t)im->channels;
 }
 
-/* Bytes to floats in [0, 1] by a table of the 256 quotients b / 255,
- * folded by the compiler with IEEE rounding: the same bits as dividing at
- * run time (vae_images_to_float), at a load a value instead of a division. */
-#define UNIT(b) ((float)(b) / 255.0f)
-#define UNIT4(b) UNIT(b), UNIT(b + 1), UNIT(b + 2), UNIT(b + 3)
-#define UNIT16(b) UNIT4(b), UNIT4(b + 4), UNIT4(b + 8), UNIT4(b + 12)
-#define UNIT64(b) UNIT16(b), UNIT16(b + 16), UNIT16(b + 32), UNIT16(b + 48)
-static const float byte_to_unit[256] = {UNIT64(0), UNIT64(64), UNIT64(128), UNIT64(192)};
-
-static void bytes_to_unit(const uint8_t *pixels, size_t n, float *out)
-{
-    for (size_t i = 0; i < n; i++) out[i] = byte_to_unit[pixels[i]];
-}
-
 /* Image i of im, as floats in [0, 1], to out. */
 static void image_to_float(const vae_images *im, size_t i, size_t D, float *out)
 {
     if (im->values) memcpy(out, im->values + i * D, D * sizeof(float));
-    else bytes_to_unit(im->pixels + i * D, D, out);
+    else vae_kernels_active()->bytes_to_unit(D, im->pixels + i * D, out);
 }
 
 /* See vae.h. */

@@ -149,4 +149,5 @@ const vae_kernels vae_kernels_avx2 = {
     .bernoulli_loss = bernoulli_loss_avx2,
     .gaussian_loss = gaussian_loss_avx2,
     .adam_update = adam_update_avx2,
+    .bytes_to_unit = bytes_to_unit_avx2,
 };

@@ -188,4 +188,5 @@ const vae_kernels vae_kernels_avx512 = {
     .bernoulli_loss = bernoulli_loss_avx512,
     .gaussian_loss = gaussian_loss_avx512,
     .adam_update = adam_update_avx512,
+    .bytes_to_unit = bytes_to_unit_avx512,
 };

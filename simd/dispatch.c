@@ -95,6 +95,7 @@ static void complete_tables(void)
         FILL(bernoulli_loss);
         FILL(gaussian_loss);
         FILL(adam_update);
+        FILL(bytes_to_unit);
     }
 }
 #undef FILL

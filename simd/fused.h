@@ -378,6 +378,19 @@ static void FUSED(adam_update)(size_t n, float *p, const float *g, float *m, flo
                    step_size, inv_sqrt_bc2, eps);
 }
 
+/* ------------------------------------------------------- bytes to [0, 1] */
+
+/* dst = src / 255, VEC_LANES bytes at a time: widened to 32-bit integers,
+ * converted (exactly) and divided (correctly rounded, so the same bits as
+ * the scalar table); the tail divides one by one. */
+static void FUSED(bytes_to_unit)(size_t n, const uint8_t *src, float *dst)
+{
+    vf scale = vf_set1(255.0f);
+    size_t i = 0;
+    for (; i + VEC_LANES <= n; i += VEC_LANES) vf_store(dst + i, vf_div(vf_from_bytes(src + i), scale));
+    for (; i < n; i++) dst[i] = (float)src[i] / 255.0f;
+}
+
 /* ------------------------------------------------- test hooks (vmath_test.h) */
 
 #define VMATH_UNARY(fn)                                                                 \

@@ -89,6 +89,10 @@ typedef struct vae_kernels {
      *     p -= lr * (m / bc1) / (sqrt(v / bc2) + eps)                      */
     void (*adam_update)(size_t n, float *p, const float *g, float *m, float *v,
                         const vae_adam_params *hp);
+
+    /* Bytes to floats in [0, 1]: dst[i] = src[i] / 255, correctly rounded
+     * (the same bits in every table), for gathering 8-bit images. */
+    void (*bytes_to_unit)(size_t n, const uint8_t *src, float *dst);
 } vae_kernels;
 
 /* The largest register tile any table may declare (the frame keeps a local

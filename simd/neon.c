@@ -92,4 +92,5 @@ const vae_kernels vae_kernels_neon = {
     .bernoulli_loss = bernoulli_loss_neon,
     .gaussian_loss = gaussian_loss_neon,
     .adam_update = adam_update_neon,
+    .bytes_to_unit = bytes_to_unit_neon,
 };

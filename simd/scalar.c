@@ -208,6 +208,21 @@ static void adam_update_scalar(size_t n, float *p, const float *g, float *m, flo
     }
 }
 
+/* ------------------------------------------------------- bytes to [0, 1] */
+
+/* The 256 quotients b / 255, folded by the compiler with IEEE rounding: the
+ * bits of a division at run time, for a load a value. */
+#define UNIT(b) ((float)(b) / 255.0f)
+#define UNIT4(b) UNIT(b), UNIT(b + 1), UNIT(b + 2), UNIT(b + 3)
+#define UNIT16(b) UNIT4(b), UNIT4(b + 4), UNIT4(b + 8), UNIT4(b + 12)
+#define UNIT64(b) UNIT16(b), UNIT16(b + 16), UNIT16(b + 32), UNIT16(b + 48)
+static const float byte_to_unit[256] = {UNIT64(0), UNIT64(64), UNIT64(128), UNIT64(192)};
+
+static void bytes_to_unit_scalar(size_t n, const uint8_t *src, float *dst)
+{
+    for (size_t i = 0; i < n; i++) dst[i] = byte_to_unit[src[i]];
+}
+
 const vae_kernels vae_kernels_scalar = {
     .name = "scalar",
     .mr = SCALAR_MR, .nr = SCALAR_NR, .mc = 128, .kc = 256, .nc = 2048,
@@ -223,4 +238,5 @@ const vae_kernels vae_kernels_scalar = {
     .bernoulli_loss = bernoulli_loss_scalar,
     .gaussian_loss = gaussian_loss_scalar,
     .adam_update = adam_update_scalar,
+    .bytes_to_unit = bytes_to_unit_scalar,
 };

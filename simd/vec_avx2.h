@@ -83,6 +83,11 @@ static inline vi vf_as_vi(vf a) { return _mm256_castps_si256(a); }
 static inline vf vi_as_vf(vi a) { return _mm256_castsi256_ps(a); }
 /* Signed 32-bit integers to float. */
 static inline vf vi_to_vf(vi a) { return _mm256_cvtepi32_ps(a); }
+/* 8 bytes at p, as floats 0..255. */
+static inline vf vf_from_bytes(const uint8_t *p)
+{
+    return _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)p)));
+}
 
 /* The 64-bit products a * m of each lane, split into high and low words:
  * _mm256_mul_epu32 multiplies the even lanes; the odd lanes are shifted

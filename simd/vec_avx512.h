@@ -82,6 +82,11 @@ static inline vi vf_as_vi(vf a) { return _mm512_castps_si512(a); }
 static inline vf vi_as_vf(vi a) { return _mm512_castsi512_ps(a); }
 /* Signed 32-bit integers to float. */
 static inline vf vi_to_vf(vi a) { return _mm512_cvtepi32_ps(a); }
+/* 16 bytes at p, as floats 0..255. */
+static inline vf vf_from_bytes(const uint8_t *p)
+{
+    return _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)p)));
+}
 
 /* The 64-bit products a * m of each lane, split into high and low words
  * (_mm512_mul_epu32 on the even lanes, then on the odd ones shifted down). */

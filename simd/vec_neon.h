@@ -85,6 +85,13 @@ static inline vi vf_as_vi(vf a) { return vreinterpretq_u32_f32(a); }
 static inline vf vi_as_vf(vi a) { return vreinterpretq_f32_u32(a); }
 /* Signed 32-bit integers to float. */
 static inline vf vi_to_vf(vi a) { return vcvtq_f32_s32(vreinterpretq_s32_u32(a)); }
+/* 4 bytes at p, as floats 0..255. */
+static inline vf vf_from_bytes(const uint8_t *p)
+{
+    uint32_t word;
+    memcpy(&word, p, 4);
+    return vcvtq_f32_u32(vmovl_u16(vget_low_u16(vmovl_u8(vcreate_u8(word)))));
+}
 
 /* The 64-bit products a * m of each lane, split into high and low words:
  * vmull_u32 on the low and the high pair, then the words unzipped. */

@@ -256,6 +256,39 @@ START_TEST(test_adam_by_hand)
 }
 END_TEST
 
+/* bytes_to_unit: every byte value at every offset of a vector and every
+ * length up to 3 vectors of the widest ISA, against a run-time division
+ * (the same bits in every table), and nothing written past the end. */
+START_TEST(test_bytes_to_unit_exact)
+{
+    volatile float divisor = 255.0f;
+    uint8_t src[256 + 64];
+    for (int i = 0; i < (int)sizeof src; i++) src[i] = (uint8_t)(i * 97 + 13);
+    for (int t = 0; t < n_tables; t++) {
+        float dst[256 + 64 + 1];
+        for (int off = 0; off < 17; off++)
+            for (int n = 0; n <= 48 + 256 - off; n += n < 48 ? 1 : 64) {
+                dst[n] = -1.0f;
+                tables[t]->bytes_to_unit((size_t)n, src + off, dst);
+                for (int i = 0; i < n; i++) {
+                    float want = (float)src[off + i] / divisor;
+                    ck_assert_msg(memcmp(&dst[i], &want, sizeof want) == 0, "%s offset %d n %d value %d: %.9g",
+                                  tables[t]->name, off, n, i, dst[i]);
+                }
+                ck_assert_msg(dst[n] == -1.0f, "%s n %d: wrote past the end", tables[t]->name, n);
+            }
+        /* all 256 byte values */
+        uint8_t all[256];
+        for (int b = 0; b < 256; b++) all[b] = (uint8_t)b;
+        tables[t]->bytes_to_unit(256, all, dst);
+        for (int b = 0; b < 256; b++) {
+            float want = (float)b / divisor;
+            ck_assert_msg(memcmp(&dst[b], &want, sizeof want) == 0, "%s byte %d", tables[t]->name, b);
+        }
+    }
+}
+END_TEST
+
 /* ------------------------------------- every size, against the scalar table */
 
 /* Sizes around the vector widths (4, 8, 16 lanes) and the VAE's own
@@ -772,6 +805,7 @@ Suite *vae_kernels_suite(void)
     tcase_add_test(tc, test_bernoulli_loss);
     tcase_add_test(tc, test_gaussian_loss);
     tcase_add_test(tc, test_adam_by_hand);
+    tcase_add_test(tc, test_bytes_to_unit_exact);
     tcase_add_test(tc, test_tails_against_scalar);
     tcase_add_test(tc, test_rows_independent_of_split);
     tcase_add_test(tc, test_bernoulli_extreme_logits);
