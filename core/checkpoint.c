@@ -10,16 +10,22 @@
  *       60     4  latent              64  activation       68  likelihood
  *       72     4  Gaussian mean       76  beta (float32 bits)
  *       80     8  seed                88  step (optimizer steps taken)
- *       96     4  epochs trained     100  reserved (0)
+ *       96     4  epochs trained     100  images of the next epoch trained
+ *                                          (an interrupted epoch; 0 otherwise)
  *      104     8  parameter count P
  *      112   4*P  parameters, then 4*P Adam first moments, 4*P second moments
  *    end-4     4  CRC-32 of every byte before it
  *
  * The file is written to a temporary name in the same folder, flushed to disk
  * and renamed over the target, so a crash leaves either the old model or the
- * new one, never a mix. A reader checks the magic, the version, the length,
+ * new one, never a mix; the folder is then flushed too, so the rename itself
+ * survives a power cut. The temporary name is unique (MODEL.tmp.XXXXXX, by
+ * mkstemp): a writer killed mid-save (SIGKILL, power) leaves its temporary
+ * file behind, which no later save reuses or trips over, and which can be
+ * deleted. A reader checks the magic, the version, the length,
  * the CRC and the shape before it builds a model. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,6 +84,7 @@ static void encode_header(const vae_model *m, uint8_t h[HEADER_BYTES])
     store_le64(h + 80, m->seed);
     store_le64(h + 88, m->step);
     vae_store_le32(h + 96, (uint32_t)m->epoch);
+    vae_store_le32(h + 100, (uint32_t)m->epoch_images);
     store_le64(h + 104, (uint64_t)m->n_params);
 }
 
@@ -94,6 +101,24 @@ static int write_floats(FILE *f, const float *v, size_t n, uint32_t *crc)
         n -= chunk;
     }
     return 0;
+}
+
+/* Flushes the folder holding path, so a rename into it reaches the disk.
+ * Best effort: some file systems refuse fsync on a folder, and the model
+ * itself is already safe on disk by then. */
+static void sync_folder_of(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    char folder[4096];
+    if (!slash) snprintf(folder, sizeof folder, ".");
+    else if (slash == path) snprintf(folder, sizeof folder, "/");
+    else if ((size_t)(slash - path) < sizeof folder)
+        snprintf(folder, sizeof folder, "%.*s", (int)(slash - path), path);
+    else return;
+    int fd = open(folder, O_RDONLY);
+    if (fd < 0) return;
+    (void)fsync(fd);
+    close(fd);
 }
 
 int vae_model_save(const vae_model *m, const char *path)
@@ -129,6 +154,7 @@ int vae_model_save(const vae_model *m, const char *path)
         goto fail;
     }
     if (rename(tmp, path) != 0) goto fail;
+    sync_folder_of(path);
     free(tmp);
     return VAE_OK;
 
@@ -221,6 +247,13 @@ int vae_model_load(const char *path, vae_model **out)
         goto done;
     }
     m->epoch = (int)epoch;
+    uint32_t epoch_images = vae_load_le32(data + 100);
+    if (epoch_images > 1000000000u) {
+        vae_model_free(m);
+        rc = vae_fail(VAE_ERR_FORMAT, "%s: impossible position %u in epoch %u", path, epoch_images, epoch + 1);
+        goto done;
+    }
+    m->epoch_images = (int)epoch_images;
     const uint8_t *p = data + HEADER_BYTES;
     read_floats(p, m->params, m->n_params);
     read_floats(p + 4 * m->n_params, m->adam_m, m->n_params);
@@ -231,3 +264,5 @@ done:
     free(data);
     return rc;
 }
+
+int vae_model_file_version(void) { return (int)MODEL_VERSION; }

@@ -21,6 +21,9 @@ static const char main_help[] =
     "  train    train a model on MNIST-format data or a folder of images\n"
     "  sample   decode draws from the prior into a picture\n"
     "  recon    write test images beside their reconstructions\n"
+    "  eval     test-set ELBO and the IWAE estimate of -log p(x)\n"
+    "  encode   write each image's mu and logvar (CSV or float32)\n"
+    "  info     what a model file holds: shape, likelihood, epochs, ...\n"
     "\n"
     "  vae COMMAND --help   options of a command\n"
     "  vae --version        version and the kernels in use\n"
@@ -76,7 +79,8 @@ int main(int argc, char **argv)
     static const struct {
         const char *name;
         int (*run)(int, char **);
-    } commands[] = {{"train", cmd_train}, {"sample", cmd_sample}, {"recon", cmd_recon}};
+    } commands[] = {{"train", cmd_train}, {"sample", cmd_sample}, {"recon", cmd_recon},
+                    {"eval", cmd_eval},   {"encode", cmd_encode}, {"info", cmd_info}};
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (strcmp(cmd, commands[i].name) == 0) {
             static char name[32];

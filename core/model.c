@@ -621,3 +621,13 @@ int vae_decode(vae_model *m, const float *z, int batch, float *mean)
     }
     return VAE_OK;
 }
+
+/* The decoder alone, its logits left in m->logits: the evaluation (eval.c)
+ * needs log p(x|z) of many z per image, which the logits give stably. */
+int vae_model_decode_logits(vae_model *m, const float *z, int batch)
+{
+    int rc = check_batch(m, batch);
+    if (rc != VAE_OK) return rc;
+    decoder_forward(m, z, batch);
+    return VAE_OK;
+}

@@ -38,6 +38,7 @@ struct vae_model {
     uint64_t seed; /* of every random stream */
     uint64_t step; /* optimizer steps taken; the NOISE stream's step */
     int epoch;     /* whole epochs trained */
+    int epoch_images; /* images of epoch + 1 trained (an interrupted epoch) */
 
     /* The workspace: every activation and gradient of a batch of up to
      * max_batch rows, carved out of one allocation. */
@@ -67,5 +68,9 @@ size_t vae_config_param_count(const vae_config *cfg);
  * vae_train_step is this plus an Adam step. */
 int vae_model_gradients(vae_model *m, const float *x, int batch, uint32_t stream, uint64_t step,
                         vae_batch_stats *out);
+
+/* The decoder on z[batch, latent] (reserving the workspace as needed),
+ * leaving the logits [batch, D] in m->logits. For the evaluation. */
+int vae_model_decode_logits(vae_model *m, const float *z, int batch);
 
 #endif /* VAE_MODEL_H */

@@ -9,6 +9,8 @@ Suite *vae_kernels_suite(void);
 Suite *vae_model_suite(void);
 Suite *vae_io_suite(void);
 Suite *vae_cli_suite(void);
+Suite *vae_eval_suite(void);
+Suite *vae_cli_train_suite(void);
 
 int main(void)
 {
@@ -18,6 +20,8 @@ int main(void)
     srunner_add_suite(runner, vae_model_suite());
     srunner_add_suite(runner, vae_io_suite());
     srunner_add_suite(runner, vae_cli_suite());
+    srunner_add_suite(runner, vae_eval_suite());
+    srunner_add_suite(runner, vae_cli_train_suite());
     srunner_run_all(runner, CK_NORMAL);
     int failed = srunner_ntests_failed(runner);
     srunner_free(runner);
