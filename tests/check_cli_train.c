@@ -974,11 +974,13 @@ Suite *vae_cli_train_suite(void)
     suite_add_tcase(s, cli);
     TCase *sig = tcase_create("signals");
     tcase_set_timeout(sig, 300);
+    tcase_set_tags(sig, "slow"); /* native runs only: training 20,000 images under an emulator takes minutes */
     tcase_add_checked_fixture(sig, setup, teardown);
     tcase_add_test(sig, test_sigint_saves_and_resumes_exactly);
     suite_add_tcase(s, sig);
     TCase *kill9 = tcase_create("sigkill");
     tcase_set_timeout(kill9, 300);
+    tcase_set_tags(kill9, "slow"); /* native runs only (the saves it kills are the same code everywhere) */
     tcase_add_checked_fixture(kill9, setup, teardown);
     tcase_add_test(kill9, test_sigkill_during_save_keeps_a_whole_model);
     suite_add_tcase(s, kill9);
