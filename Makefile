@@ -9,7 +9,8 @@
 #   make check-noavx  the suites under qemu on an x86-64 CPU without AVX
 #   make demo         train on data/ for a few epochs, write sample pictures
 #   make bench        run the benchmarks in bench/
-#   make install      PREFIX=/usr/local DESTDIR=
+#   make install      PREFIX=/usr/local DESTDIR= (make uninstall takes it back)
+#   make static       vae-static, linked statically (make static CC=musl-gcc: musl)
 #   make CC=clang     any C11 compiler; objects are rebuilt when CC changes
 
 CC      ?= cc
@@ -46,7 +47,7 @@ CHECK_LIBS   := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck_pic 
 
 BENCH    = bench/peak bench/gemm bench/kernels bench/train
 
-.PHONY: all check demo bench install clean
+.PHONY: all check demo bench install uninstall static clean
 all: $(LIB) $(PROG)
 
 # Objects depend on the compiler in use: the stamp changes when CC does.
@@ -72,13 +73,19 @@ $(LIB): $(LIB_OBJ)
 
 CLI_OBJ  = $(CLI_SRC:%.c=$(BUILD)/%.o)
 $(PROG): $(CLI_OBJ) $(LIB)
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/run_tests: $(TEST_OBJ) $(LIB)
 	$(CC) $(CFLAGS) -o $@ $^ $(CHECK_LIBS) $(LDLIBS)
 
-check: $(BUILD)/run_tests $(PROG)
+check: $(BUILD)/run_tests $(PROG) $(BUILD)/example_train
 	VAE_TEST_PROG=$(abspath $(PROG)) $(BUILD)/run_tests
+	$(BUILD)/example_train data $(BUILD)/example-samples.png 3000
+
+# The library example: the public header alone (-Icore, -pedantic) and the
+# library, as a user's program builds; `make check` runs it on 3,000 images.
+$(BUILD)/example_train: tests/example_train.c core/vae.h $(LIB)
+	$(CC) $(WARN) -pedantic $(CFLAGS) -Icore -o $@ $< $(LIB) $(LDLIBS)
 
 # The whole Check suite under AddressSanitizer and UndefinedBehaviorSanitizer
 # (leaks included), built in build-asan/ with its own library and program so
@@ -140,14 +147,40 @@ demo: vae
 	./vae sample --model demo.model --n 64 --out demo-samples.png
 	./vae recon --model demo.model --data data --n 32 --out demo-recon.png
 
+# The program, the library, its header, the manual page and a pkg-config
+# file. The library is static only, so -lm -lpthread go in Libs: a plain
+# `pkg-config --libs vae` links.
+VERSION := $(shell sed -n 's/.*VAE_VERSION "\(.*\)".*/\1/p' core/vae.h)
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include \
+	    $(DESTDIR)$(PREFIX)/share/man/man1
 	install -m 755 vae $(DESTDIR)$(PREFIX)/bin/vae
 	install -m 644 libvae.a $(DESTDIR)$(PREFIX)/lib/libvae.a
 	install -m 644 core/vae.h $(DESTDIR)$(PREFIX)/include/vae.h
+	install -m 644 core/vae.1 $(DESTDIR)$(PREFIX)/share/man/man1/vae.1
+	printf '%s\n' 'prefix=$(PREFIX)' 'exec_prefix=$${prefix}' 'libdir=$${exec_prefix}/lib' \
+	    'includedir=$${prefix}/include' '' 'Name: vae' \
+	    'Description: Variational Autoencoders on the CPU, dependency-free C11' \
+	    'Version: $(VERSION)' 'Libs: -L$${libdir} -lvae -lm -lpthread' 'Cflags: -I$${includedir}' \
+	    > $(DESTDIR)$(PREFIX)/lib/pkgconfig/vae.pc
+	chmod 644 $(DESTDIR)$(PREFIX)/lib/pkgconfig/vae.pc
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/vae $(DESTDIR)$(PREFIX)/lib/libvae.a \
+	    $(DESTDIR)$(PREFIX)/include/vae.h $(DESTDIR)$(PREFIX)/share/man/man1/vae.1 \
+	    $(DESTDIR)$(PREFIX)/lib/pkgconfig/vae.pc
+
+# vae-static: the program linked with -static, from its own objects in
+# build-static/. Only the library and the program are built (not the tests),
+# so a C library without Check will do: `make static CC=musl-gcc` (Debian's
+# musl-tools) gives a musl build. The objects follow CC, as everywhere.
+static:
+	$(MAKE) BUILD=build-static LIB=build-static/libvae.a PROG=vae-static \
+	    LDFLAGS="$(LDFLAGS) -static" vae-static
 
 clean:
 	rm -rf $(BUILD) $(CROSS_BUILD) build-asan build-tsan build-fuzz libvae.a vae $(BENCH) demo.model demo-samples.png demo-recon.png
+	rm -rf build-static vae-static
 
 # ------------------------------------------------ tests under an emulator
 # check-aarch64: library, vae and tests cross-built for aarch64 (so the NEON
