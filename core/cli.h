@@ -45,6 +45,8 @@ int write_grid(const float *images, int n, const vae_config *cfg, int grid_cols,
 int cmd_train(int argc, char **argv);
 int cmd_sample(int argc, char **argv);
 int cmd_recon(int argc, char **argv);
+int cmd_interp(int argc, char **argv);
+int cmd_manifold(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_encode(int argc, char **argv);
 int cmd_info(int argc, char **argv);

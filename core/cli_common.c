@@ -148,7 +148,7 @@ static uint8_t *make_grid(const float *images, int n, int rows, int cols, int ch
         for (int y = 0; y < rows; y++)
             for (int x = 0; x < cols * ch; x++) {
                 float v = images[(size_t)k * D + (size_t)y * cols * ch + x];
-                v = v < 0.0f ? 0.0f : v > 1.0f ? 1.0f : v;
+                v = v > 0.0f ? (v < 1.0f ? v : 1.0f) : 0.0f; /* NaN becomes 0 */
                 pix[((size_t)(gy + y) * *width + gx) * ch + x] = (uint8_t)(v * 255.0f + 0.5f);
             }
     }

@@ -21,6 +21,8 @@ static const char main_help[] =
     "  train    train a model on MNIST-format data or a folder of images\n"
     "  sample   decode draws from the prior into a picture\n"
     "  recon    write test images beside their reconstructions\n"
+    "  interp   decodings along the line between two test images' latent means\n"
+    "  manifold a 2-D latent's decodings over a grid of the prior's quantiles\n"
     "  eval     test-set ELBO and the IWAE estimate of -log p(x)\n"
     "  encode   write each image's mu and logvar (CSV or float32)\n"
     "  info     what a model file holds: shape, likelihood, epochs, ...\n"
@@ -80,6 +82,7 @@ int main(int argc, char **argv)
         const char *name;
         int (*run)(int, char **);
     } commands[] = {{"train", cmd_train}, {"sample", cmd_sample}, {"recon", cmd_recon},
+                    {"interp", cmd_interp}, {"manifold", cmd_manifold},
                     {"eval", cmd_eval},   {"encode", cmd_encode}, {"info", cmd_info}};
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (strcmp(cmd, commands[i].name) == 0) {

@@ -110,6 +110,11 @@ void vae_normal4(uint64_t seed, uint32_t stream, uint64_t step, uint32_t row,
 float vae_normal(uint64_t seed, uint32_t stream, uint64_t step, uint32_t row, uint32_t col);
 /* A uniform float in (0, 1), from the first word of the Philox block. */
 float vae_uniform(uint64_t seed, uint32_t stream, uint64_t step, uint32_t row, uint32_t col);
+/* Phi^-1(p), the standard normal's inverse CDF (the z with P(Z <= z) = p),
+ * in double: Acklam's rational approximation refined by one Halley step on
+ * erf/erfc, relative error about 1e-15 for p from 1e-300 to 1 - 1e-16.
+ * -INFINITY at 0, +INFINITY at 1, NaN outside [0, 1] and for NaN. */
+double vae_normal_quantile(double p);
 
 /* -------------------------------------------------------------- datasets */
 

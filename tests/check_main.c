@@ -11,6 +11,7 @@ Suite *vae_io_suite(void);
 Suite *vae_cli_suite(void);
 Suite *vae_eval_suite(void);
 Suite *vae_cli_train_suite(void);
+Suite *vae_cli_pictures_suite(void);
 
 int main(void)
 {
@@ -22,6 +23,7 @@ int main(void)
     srunner_add_suite(runner, vae_cli_suite());
     srunner_add_suite(runner, vae_eval_suite());
     srunner_add_suite(runner, vae_cli_train_suite());
+    srunner_add_suite(runner, vae_cli_pictures_suite());
     srunner_run_all(runner, CK_NORMAL);
     int failed = srunner_ntests_failed(runner);
     srunner_free(runner);
