@@ -250,7 +250,7 @@ static void gemm_strips(void *ctx, int begin, int end)
  * depend on the thread count. */
 void vae_sgemm_fused(vae_transpose trans_a, vae_transpose trans_b, int m, int n, int k, float alpha,
                      const float *a, int lda, const float *b, int ldb, float beta, float *c, int ldc,
-                     vae_gemm_epilogue epilogue, void *ctx)
+                     vae_gemm_epilogue epilogue, void *ctx, vae_gemm_split split)
 {
     if (m <= 0 || n <= 0) return;
     if (k <= 0 || alpha == 0.0f) {
@@ -272,7 +272,7 @@ void vae_sgemm_fused(vae_transpose trans_a, vae_transpose trans_b, int m, int n,
         g.ldb = lda;
         g.c_transposed = 1;
     }
-    g.split_rows = g.m > g.n;
+    g.split_rows = split == VAE_GEMM_SPLIT_ROWS ? !g.c_transposed : g.m > g.n;
     int strips = g.split_rows ? (g.m + mr - 1) / mr : (g.n + nr - 1) / nr;
     if (2.0 * m * n * k < PARALLEL_MIN_FLOPS || vae_get_threads() == 1)
         vae_serial_for(strips, gemm_strips, &g);
@@ -283,5 +283,5 @@ void vae_sgemm_fused(vae_transpose trans_a, vae_transpose trans_b, int m, int n,
 void vae_sgemm(vae_transpose trans_a, vae_transpose trans_b, int m, int n, int k, float alpha,
                const float *a, int lda, const float *b, int ldb, float beta, float *c, int ldc)
 {
-    vae_sgemm_fused(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, NULL, NULL);
+    vae_sgemm_fused(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, NULL, NULL, VAE_GEMM_SPLIT_AUTO);
 }

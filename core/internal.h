@@ -30,10 +30,16 @@ void vae_gemm_free_thread_buffers(void);
  * activation, the activation's derivative, Adam) into the GEMM, so it runs
  * with the GEMM's thread split and no extra pass over memory. */
 typedef void (*vae_gemm_epilogue)(void *ctx, int i0, int i1, int j0, int j1);
+/* How vae_sgemm_fused shares C between threads: AUTO picks the split that
+ * packs least; ROWS gives each thread whole rows of C, for a caller whose
+ * epilogue writes data that other GEMMs read by rows (Adam on a weight
+ * matrix that the forward pass splits by rows), so each core keeps writing
+ * the lines it reads next step instead of taking them from the other. */
+typedef enum { VAE_GEMM_SPLIT_AUTO = 0, VAE_GEMM_SPLIT_ROWS = 1 } vae_gemm_split;
 /* vae_sgemm, then epilogue(ctx, ...) over C's blocks (epilogue may be NULL). */
 void vae_sgemm_fused(vae_transpose trans_a, vae_transpose trans_b, int m, int n, int k, float alpha,
                      const float *a, int lda, const float *b, int ldb, float beta, float *c, int ldc,
-                     vae_gemm_epilogue epilogue, void *ctx);
+                     vae_gemm_epilogue epilogue, void *ctx, vae_gemm_split split);
 
 /* Overflow-checked size arithmetic: 0 on overflow, else 1 and *out set. */
 static inline int vae_mul_size(size_t a, size_t b, size_t *out)

@@ -404,7 +404,7 @@ static void epilogue_adam(void *ctx, int i0, int i1, int j0, int j1)
  * calling thread's epilogue time to epilogue_slot. */
 static void fused_gemm(vae_model *m, double *gemm_slot, double *epilogue_slot, vae_transpose ta,
                        vae_transpose tb, int M, int N, int K, const float *a, int lda, const float *b, int ldb,
-                       float *c, int ldc, vae_gemm_epilogue epilogue, epilogue_job *e)
+                       float *c, int ldc, vae_gemm_epilogue epilogue, epilogue_job *e, vae_gemm_split split)
 {
     double t0 = 0.0;
     if (m->profile) {
@@ -412,7 +412,7 @@ static void fused_gemm(vae_model *m, double *gemm_slot, double *epilogue_slot, v
         epilogue_timing = 1;
         epilogue_seconds = 0.0;
     }
-    vae_sgemm_fused(ta, tb, M, N, K, 1.0f, a, lda, b, ldb, 0.0f, c, ldc, epilogue, e);
+    vae_sgemm_fused(ta, tb, M, N, K, 1.0f, a, lda, b, ldb, 0.0f, c, ldc, epilogue, e, split);
     if (m->profile) {
         double total = vae_seconds_now() - t0;
         epilogue_timing = 0;
@@ -430,7 +430,8 @@ static void linear_forward(vae_model *m, const vae_linear *L, int B, const float
     epilogue_job e = {.k = vae_kernels_active(), .L = L, .m = m, .c = y, .ldc = L->out, .act = L->act};
     vae_profile *p = m->profile;
     fused_gemm(m, p ? &p->GEMM_SLOT(m, L, VAE_PASS_FORWARD) : NULL, p ? &p->bias_act : NULL, VAE_NO_TRANS,
-               VAE_TRANS, B, L->out, L->in, x, L->in, m->params + L->w, L->in, y, L->out, epilogue_bias_act, &e);
+               VAE_TRANS, B, L->out, L->in, x, L->in, m->params + L->w, L->in, y, L->out, epilogue_bias_act, &e,
+               VAE_GEMM_SPLIT_AUTO);
 }
 
 typedef struct bias_adam_job {
@@ -471,12 +472,12 @@ static void linear_backward(vae_model *m, const vae_linear *L, int B, const floa
         epilogue_job e = {.k = k, .L = L, .m = m, .c = dx, .ldc = L->in, .act = act_in, .a = x};
         fused_gemm(m, p ? &p->GEMM_SLOT(m, L, VAE_PASS_BACKWARD_DATA) : NULL, p ? &p->act_backward : NULL,
                    VAE_NO_TRANS, VAE_NO_TRANS, B, L->in, L->out, dy, L->out, m->params + L->w, L->in, dx, L->in,
-                   act_in == VAE_KERNEL_ACT_NONE ? NULL : epilogue_act_backward, &e);
+                   act_in == VAE_KERNEL_ACT_NONE ? NULL : epilogue_act_backward, &e, VAE_GEMM_SPLIT_AUTO);
     }
     epilogue_job e = {.k = k, .L = L, .m = m, .c = m->grads + L->w, .ldc = L->in, .adam = adam};
     fused_gemm(m, p ? &p->GEMM_SLOT(m, L, VAE_PASS_WEIGHT_GRAD) : NULL, p ? &p->adam : NULL, VAE_TRANS,
                VAE_NO_TRANS, L->out, L->in, B, dy, L->out, x, L->in, m->grads + L->w, L->in,
-               adam ? epilogue_adam : NULL, &e);
+               adam ? epilogue_adam : NULL, &e, VAE_GEMM_SPLIT_ROWS);
     bias_adam_job j = {k, m, L, B, dy, adam};
     PROFILED(m, bias_grad, run_split(L->out, (size_t)B * L->out, bias_grad_adam_columns, &j));
 }

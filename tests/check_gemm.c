@@ -217,7 +217,8 @@ START_TEST(test_gemm_epilogue_covers_c_once)
         int lda = ta ? m : k, ldb = tb ? k : n;
         vae_sgemm(ta, tb, m, n, k, 1.0f, a, lda, b, ldb, 0.5f, expected, ldc);
         epilogue_check e = {n, ldc, c, expected, seen, 0};
-        vae_sgemm_fused(ta, tb, m, n, k, 1.0f, a, lda, b, ldb, 0.5f, c, ldc, record_block, &e);
+        vae_sgemm_fused(ta, tb, m, n, k, 1.0f, a, lda, b, ldb, 0.5f, c, ldc, record_block, &e,
+                        _i % 2 ? VAE_GEMM_SPLIT_ROWS : VAE_GEMM_SPLIT_AUTO);
         ck_assert_msg(e.bad == 0, "%s shape %d: %d elements not final or out of range", vae_isa_name(), (int)s,
                       e.bad);
         for (size_t i = 0; i < (size_t)m * n; i++)
