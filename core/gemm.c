@@ -109,13 +109,21 @@ static void gemm_unpacked(vae_transpose ta, vae_transpose tb, int m, int n, int 
         }
 }
 
+/* An MC x KC block of op(A) read in place: element (i, p) at
+ * a[i * rs + p * cs]. */
+typedef struct strided_a {
+    const float *a;
+    int rs, cs;
+} strided_a;
+
 /* One MC x NC block of C from packed A and B: the two inner loops. The
  * microkernel handles the edge tiles (m < mr or n < nr) itself. When the
  * problem is the transpose of the caller's (c_transposed: element (i, j)
  * lives at c[j * ldc + i]), each tile is computed locally and stored
  * transposed. */
 static void macro_kernel(const vae_kernels *k, int mc, int nc, int kc, float alpha, float beta,
-                         const float *a_packed, const float *b_packed, float *c, int ldc, int c_transposed)
+                         const float *a_packed, const float *b_packed, float *c, int ldc, int c_transposed,
+                         const strided_a *direct)
 {
     _Alignas(64) float tile[VAE_MAX_MR * VAE_MAX_NR];
     int mr = k->mr, nr = k->nr;
@@ -125,7 +133,18 @@ static void macro_kernel(const vae_kernels *k, int mc, int nc, int kc, float alp
         for (int ir = 0; ir < mc; ir += mr) {
             int rows = mc - ir < mr ? mc - ir : mr;
             const float *a_sliver = a_packed + (size_t)ir * kc;
-            if (!c_transposed) {
+            if (direct) {
+                /* A in place: the tile's rows start ir rows down. */
+                const float *a_tile = direct->a + (size_t)ir * direct->rs;
+                if (!c_transposed) {
+                    k->gemm_microkernel_a_strided(rows, cols, kc, a_tile, direct->rs, direct->cs, b_sliver,
+                                                  c + (size_t)ir * ldc + jr, ldc, alpha, beta);
+                } else {
+                    k->gemm_microkernel_a_strided(rows, nr, kc, a_tile, direct->rs, direct->cs, b_sliver, tile,
+                                                  nr, alpha, 0.0f);
+                    k->store_tile_transposed(rows, cols, tile, nr, c + (size_t)jr * ldc + ir, ldc, beta);
+                }
+            } else if (!c_transposed) {
                 k->gemm_microkernel(rows, cols, kc, a_sliver, b_sliver, c + (size_t)ir * ldc + jr, ldc, alpha,
                                     beta);
             } else {
@@ -181,10 +200,16 @@ static void gemm_blocked(const gemm_job *g, int row0, int col0, int m, int n, co
             pack_b(kern, trans_b, b, ldb, pc, jc, kc, nc, b_packed);
             for (int ic = 0; ic < m; ic += mc_max) {
                 int mc = m - ic < mc_max ? m - ic : mc_max;
-                pack_a(kern, trans_a, a, lda, ic, pc, mc, kc, a_packed);
+                /* A is packed, or read in place when the ISA has a kernel
+                 * for that: op(A)[i][p] is a[p * lda + i] or a[i * lda + p]. */
+                strided_a direct = {NULL, trans_a ? 1 : lda, trans_a ? lda : 1};
+                if (kern->gemm_microkernel_a_strided && !trans_a && kc >= 64)
+                    direct.a = a + (size_t)ic * (size_t)direct.rs + (size_t)pc * (size_t)direct.cs;
+                else
+                    pack_a(kern, trans_a, a, lda, ic, pc, mc, kc, a_packed);
                 float *c_block = c_transposed ? c + (size_t)jc * ldc + ic : c + (size_t)ic * ldc + jc;
                 macro_kernel(kern, mc, nc, kc, alpha, beta_block, a_packed, b_packed, c_block, ldc,
-                             c_transposed);
+                             c_transposed, direct.a ? &direct : NULL);
                 if (pc + kc == k) finish_block(g, row0 + ic, row0 + ic + mc, col0 + jc, col0 + jc + nc);
             }
         }

@@ -75,6 +75,61 @@ static void gemm_microkernel_avx512(int m, int n, int kc, const float *a, const 
         store_row(c + (size_t)i * ldc, rows[i][0], rows[i][1], va, vb, beta, mask_lo, mask_hi);
 }
 
+/* The tile of gemm_microkernel_avx512 with A in place (see kernels.h):
+ * a_row[i] walks row i of the tile's A, cs_a floats a step. Rows past m
+ * repeat row m - 1 (computed, never stored), so no row past A is read. */
+static void gemm_microkernel_a_strided_avx512(int m, int n, int kc, const float *a, int rs_a, int cs_a,
+                                              const float *b, float *c, int ldc, float alpha, float beta)
+{
+    for (int i = 0; i < m; i++) {
+        _mm_prefetch((const char *)(c + (size_t)i * ldc), _MM_HINT_T0);
+        _mm_prefetch((const char *)(c + (size_t)i * ldc + AVX512_NR - 1), _MM_HINT_T0);
+    }
+    const float *a_row[AVX512_MR];
+    for (int i = 0; i < AVX512_MR; i++) a_row[i] = a + (size_t)(i < m ? i : m - 1) * (size_t)rs_a;
+    __m512 z = _mm512_setzero_ps();
+    __m512 c0a = z, c0b = z, c1a = z, c1b = z, c2a = z, c2b = z, c3a = z, c3b = z, c4a = z, c4b = z;
+    __m512 c5a = z, c5b = z, c6a = z, c6b = z, c7a = z, c7b = z, c8a = z, c8b = z, c9a = z, c9b = z;
+#define ROW_FMA_AT(i, x)                                      \
+    do {                                                      \
+        __m512 ai = _mm512_set1_ps(x);                        \
+        c##i##a = _mm512_fmadd_ps(ai, b0, c##i##a);           \
+        c##i##b = _mm512_fmadd_ps(ai, b1, c##i##b);           \
+    } while (0)
+    if (cs_a == 1) {
+        /* A not transposed: ten rows, each read left to right. */
+        const float *r0 = a_row[0], *r1 = a_row[1], *r2 = a_row[2], *r3 = a_row[3], *r4 = a_row[4];
+        const float *r5 = a_row[5], *r6 = a_row[6], *r7 = a_row[7], *r8 = a_row[8], *r9 = a_row[9];
+        for (int p = 0; p < kc; p++) {
+            __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16);
+            ROW_FMA_AT(0, r0[p]); ROW_FMA_AT(1, r1[p]); ROW_FMA_AT(2, r2[p]); ROW_FMA_AT(3, r3[p]);
+            ROW_FMA_AT(4, r4[p]); ROW_FMA_AT(5, r5[p]); ROW_FMA_AT(6, r6[p]); ROW_FMA_AT(7, r7[p]);
+            ROW_FMA_AT(8, r8[p]); ROW_FMA_AT(9, r9[p]);
+            b += AVX512_NR;
+        }
+    } else {
+        /* A transposed: a step's ten values lie side by side (at offsets
+         * off[i], 0..9 when m is whole), steps cs_a apart. */
+        size_t off[AVX512_MR];
+        for (int i = 0; i < AVX512_MR; i++) off[i] = (size_t)(a_row[i] - a);
+        for (int p = 0; p < kc; p++, a += cs_a) {
+            __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16);
+            ROW_FMA_AT(0, a[off[0]]); ROW_FMA_AT(1, a[off[1]]); ROW_FMA_AT(2, a[off[2]]);
+            ROW_FMA_AT(3, a[off[3]]); ROW_FMA_AT(4, a[off[4]]); ROW_FMA_AT(5, a[off[5]]);
+            ROW_FMA_AT(6, a[off[6]]); ROW_FMA_AT(7, a[off[7]]); ROW_FMA_AT(8, a[off[8]]);
+            ROW_FMA_AT(9, a[off[9]]);
+            b += AVX512_NR;
+        }
+    }
+#undef ROW_FMA_AT
+    __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
+    __mmask16 mask_lo = first_lanes(n), mask_hi = first_lanes(n - 16);
+    __m512 rows[AVX512_MR][2] = {{c0a, c0b}, {c1a, c1b}, {c2a, c2b}, {c3a, c3b}, {c4a, c4b},
+                                 {c5a, c5b}, {c6a, c6b}, {c7a, c7b}, {c8a, c8b}, {c9a, c9b}};
+    for (int i = 0; i < m; i++)
+        store_row(c + (size_t)i * ldc, rows[i][0], rows[i][1], va, vb, beta, mask_lo, mask_hi);
+}
+
 /* ------------------------------------------------------------- packing */
 
 /* Transposes the 16 x 16 block held in r[0..15] (row i in r[i]) in place:
@@ -177,6 +232,7 @@ const vae_kernels vae_kernels_avx512 = {
     .name = "avx512",
     .mr = AVX512_MR, .nr = AVX512_NR, .mc = 240, .kc = 256, .nc = 4096,
     .gemm_microkernel = gemm_microkernel_avx512,
+    .gemm_microkernel_a_strided = gemm_microkernel_a_strided_avx512,
     .pack_copied = pack_copied_avx512,
     .pack_transposed = pack_transposed_avx512,
     .store_tile_transposed = store_tile_transposed_avx512,

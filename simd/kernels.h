@@ -35,6 +35,13 @@ typedef struct vae_kernels {
     int mr, nr, mc, kc, nc;
     void (*gemm_microkernel)(int m, int n, int kc, const float *a_panel, const float *b_panel,
                              float *c, int ldc, float alpha, float beta);
+    /* The same tile with A read in place instead of packed: element (i, p)
+     * of the tile's A at a[i * rs_a + p * cs_a], rows i >= m never read.
+     * Optional (NULL: the frame packs A). Since the kernel broadcasts A one
+     * element at a time, A needs no transposing pack; for the VAE's batch of
+     * 128 rows that pack is a large part of a GEMM. */
+    void (*gemm_microkernel_a_strided)(int m, int n, int kc, const float *a, int rs_a, int cs_a,
+                                       const float *b_panel, float *c, int ldc, float alpha, float beta);
     /* The packing that copies runs (op(A) transposed, op(B) not transposed):
      *     dst[p * width + r] = src[p * ld + r]   for r < count, p < kc
      *     dst[p * width + r] = 0                 for count <= r < width      */
