@@ -40,7 +40,7 @@ LIB_SRC  = $(filter-out $(CLI_SRC),$(wildcard core/*.c)) simd/scalar.c simd/disp
            $(ISA_SRC) $(wildcard io/*.c)
 LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/%.o)
 
-TEST_SRC = $(wildcard tests/check_*.c)
+TEST_SRC = $(wildcard tests/check_*.c) tests/cli_util.c
 TEST_OBJ = $(TEST_SRC:%.c=$(BUILD)/%.o)
 CHECK_CFLAGS := $(shell pkg-config --cflags check 2>/dev/null)
 CHECK_LIBS   := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck_pic -lsubunit -lrt -lm)

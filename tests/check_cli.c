@@ -12,10 +12,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-/* The program under test, as the shell sees it: $VAE_TEST_PROG (./vae
- * unless the environment names another build, as `make check-asan` does),
- * behind $VAE_TEST_RUNNER when that is set (an emulator, say). */
-#define VAE "$VAE_TEST_RUNNER \"$VAE_TEST_PROG\""
+#include "cli_util.h"
+
 
 static char workdir[256];
 static char output[8192];
@@ -24,37 +22,21 @@ static char output[8192];
  * returns the exit status. */
 static int run(const char *fmt, ...)
 {
-    char cmd[2048], path[300];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(cmd, sizeof cmd, fmt, ap);
+    int status = cli_vrun(workdir, output, sizeof output, fmt, ap);
     va_end(ap);
-    snprintf(path, sizeof path, "%s/out.txt", workdir);
-    char full[2600];
-    snprintf(full, sizeof full, "%s >%s 2>&1", cmd, path);
-    int status = system(full);
-    FILE *f = fopen(path, "rb");
-    size_t n = f ? fread(output, 1, sizeof output - 1, f) : 0;
-    output[n] = 0;
-    if (f) fclose(f);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
-static void put_be32(FILE *f, unsigned v)
-{
-    unsigned char b[4] = {(unsigned char)(v >> 24), (unsigned char)(v >> 16), (unsigned char)(v >> 8),
-                          (unsigned char)v};
-    fwrite(b, 1, 4, f);
+    return status;
 }
 
 /* n images of 6x5 pixels: a bright bar whose row depends on the index. */
 static void write_idx_images(const char *path, int n)
 {
     FILE *f = fopen(path, "wb");
-    put_be32(f, 0x00000803);
-    put_be32(f, (unsigned)n);
-    put_be32(f, 6);
-    put_be32(f, 5);
+    cli_put_be32(f, 0x00000803);
+    cli_put_be32(f, (unsigned)n);
+    cli_put_be32(f, 6);
+    cli_put_be32(f, 5);
     for (int k = 0; k < n; k++)
         for (int y = 0; y < 6; y++)
             for (int x = 0; x < 5; x++) fputc(y == k % 6 ? 230 : 10 + x, f);

@@ -20,9 +20,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cli_util.h"
 #include "vae.h"
 
-#define VAE "$VAE_TEST_RUNNER \"$VAE_TEST_PROG\""
 
 /* The hand-built images: 6 rows x 5 columns, grey. */
 #define IMG_ROWS 6
@@ -41,29 +41,14 @@ static char output[8192];
  * returns the exit status. */
 static int run(const char *fmt, ...)
 {
-    char cmd[2048], path[300], full[2600];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(cmd, sizeof cmd, fmt, ap);
+    int status = cli_vrun(workdir, output, sizeof output, fmt, ap);
     va_end(ap);
-    snprintf(path, sizeof path, "%s/out.txt", workdir);
-    snprintf(full, sizeof full, "%s >%s 2>&1", cmd, path);
-    int status = system(full);
-    FILE *f = fopen(path, "rb");
-    size_t n = f ? fread(output, 1, sizeof output - 1, f) : 0;
-    output[n] = 0;
-    if (f) fclose(f);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    return status;
 }
 
 #define ASSERT_OUTPUT_HAS(s) ck_assert_msg(strstr(output, (s)) != NULL, "output lacks '%s':\n%s", (s), output)
-
-static void put_be32(FILE *f, unsigned v)
-{
-    unsigned char b[4] = {(unsigned char)(v >> 24), (unsigned char)(v >> 16), (unsigned char)(v >> 8),
-                          (unsigned char)v};
-    fwrite(b, 1, 4, f);
-}
 
 /* Pixel (y, x) of hand-built image k: a bright bar on row k % 6 over a
  * faint left-to-right ramp, so the six kinds are easy to tell apart. */
@@ -74,10 +59,10 @@ static void write_idx_images(const char *path, int n)
 {
     FILE *f = fopen(path, "wb");
     ck_assert_ptr_nonnull(f);
-    put_be32(f, 0x00000803);
-    put_be32(f, (unsigned)n);
-    put_be32(f, IMG_ROWS);
-    put_be32(f, IMG_COLS);
+    cli_put_be32(f, 0x00000803);
+    cli_put_be32(f, (unsigned)n);
+    cli_put_be32(f, IMG_ROWS);
+    cli_put_be32(f, IMG_COLS);
     for (int k = 0; k < n; k++)
         for (int y = 0; y < IMG_ROWS; y++)
             for (int x = 0; x < IMG_COLS; x++) fputc(image_pixel(k, y, x), f);

@@ -25,9 +25,9 @@
 #include <sys/inotify.h>
 #endif
 
+#include "cli_util.h"
 #include "vae.h"
 
-#define VAE "$VAE_TEST_RUNNER \"$VAE_TEST_PROG\""
 
 static char workdir[256];
 static char out_text[65536], err_text[65536];
@@ -63,7 +63,7 @@ static int run(const char *fmt, ...)
     int status = system(full);
     read_text(out_path, out_text, sizeof out_text);
     read_text(err_path, err_text, sizeof err_text);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    return cli_exit_status(status);
 }
 
 /* Starts `sh -c "cd workdir && exec CMD"` in the background: the shell
@@ -85,14 +85,7 @@ static int wait_status(pid_t pid)
     int status;
     while (waitpid(pid, &status, 0) < 0)
         if (errno != EINTR) return -1;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
-static void put_be32(FILE *f, unsigned v)
-{
-    unsigned char b[4] = {(unsigned char)(v >> 24), (unsigned char)(v >> 16), (unsigned char)(v >> 8),
-                          (unsigned char)v};
-    fwrite(b, 1, 4, f);
+    return cli_exit_status(status);
 }
 
 /* The byte of pixel (y, x) of image k of the small set: a bright bar whose
@@ -107,10 +100,10 @@ static void write_bar_idx(const char *path, int n)
 {
     FILE *f = fopen(path, "wb");
     ck_assert_ptr_nonnull(f);
-    put_be32(f, 0x00000803);
-    put_be32(f, (unsigned)n);
-    put_be32(f, 6);
-    put_be32(f, 5);
+    cli_put_be32(f, 0x00000803);
+    cli_put_be32(f, (unsigned)n);
+    cli_put_be32(f, 6);
+    cli_put_be32(f, 5);
     for (int k = 0; k < n; k++)
         for (int y = 0; y < 6; y++)
             for (int x = 0; x < 5; x++) fputc(bar_pixel(k, y, x), f);
@@ -122,10 +115,10 @@ static void write_random_idx(const char *path, int n, uint64_t seed)
 {
     FILE *f = fopen(path, "wb");
     ck_assert_ptr_nonnull(f);
-    put_be32(f, 0x00000803);
-    put_be32(f, (unsigned)n);
-    put_be32(f, 28);
-    put_be32(f, 28);
+    cli_put_be32(f, 0x00000803);
+    cli_put_be32(f, (unsigned)n);
+    cli_put_be32(f, 28);
+    cli_put_be32(f, 28);
     static unsigned char row[784];
     for (int k = 0; k < n; k++) {
         for (int i = 0; i < 784; i++) {

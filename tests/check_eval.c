@@ -15,6 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cli_util.h"
 #include "model.h"
 
 /* ---------------------------------------------------- a tiny hand-built model */
@@ -403,7 +404,6 @@ END_TEST
 
 /* ------------------------------------------------------------ CLI tests */
 
-#define VAE "$VAE_TEST_RUNNER \"$VAE_TEST_PROG\""
 
 static char workdir[256], model_path[300];
 static char output[16384];
@@ -412,27 +412,11 @@ static char output[16384];
  * returns the exit status. */
 static int run(const char *fmt, ...)
 {
-    char cmd[2048], path[300];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(cmd, sizeof cmd, fmt, ap);
+    int status = cli_vrun(workdir, output, sizeof output, fmt, ap);
     va_end(ap);
-    snprintf(path, sizeof path, "%s/out.txt", workdir);
-    char full[2600];
-    snprintf(full, sizeof full, "%s >%s 2>&1", cmd, path);
-    int status = system(full);
-    FILE *f = fopen(path, "rb");
-    size_t n = f ? fread(output, 1, sizeof output - 1, f) : 0;
-    output[n] = 0;
-    if (f) fclose(f);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
-static void put_be32(FILE *f, unsigned v)
-{
-    unsigned char b[4] = {(unsigned char)(v >> 24), (unsigned char)(v >> 16), (unsigned char)(v >> 8),
-                          (unsigned char)v};
-    fwrite(b, 1, 4, f);
+    return status;
 }
 
 /* n images of rows x 5 pixels (a bright bar whose row depends on the index)
@@ -440,18 +424,18 @@ static void put_be32(FILE *f, unsigned v)
 static void write_idx(const char *images_path, const char *labels_path, int n, int rows)
 {
     FILE *f = fopen(images_path, "wb");
-    put_be32(f, 0x00000803);
-    put_be32(f, (unsigned)n);
-    put_be32(f, (unsigned)rows);
-    put_be32(f, 5);
+    cli_put_be32(f, 0x00000803);
+    cli_put_be32(f, (unsigned)n);
+    cli_put_be32(f, (unsigned)rows);
+    cli_put_be32(f, 5);
     for (int k = 0; k < n; k++)
         for (int y = 0; y < rows; y++)
             for (int x = 0; x < 5; x++) fputc(y == k % rows ? 230 : 10 + x, f);
     fclose(f);
     if (!labels_path) return;
     f = fopen(labels_path, "wb");
-    put_be32(f, 0x00000801);
-    put_be32(f, (unsigned)n);
+    cli_put_be32(f, 0x00000801);
+    cli_put_be32(f, (unsigned)n);
     for (int k = 0; k < n; k++) fputc(7 * k % 10, f);
     fclose(f);
 }

@@ -1,0 +1,26 @@
+/* cli_util.h - what the suites that run the vae program share
+ * (check_cli.c, check_cli_train.c, check_cli_pictures.c, check_eval.c). */
+#ifndef VAE_TESTS_CLI_UTIL_H
+#define VAE_TESTS_CLI_UTIL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+
+/* The program under test, as the shell sees it: $VAE_TEST_PROG (./vae
+ * unless the environment names another build, as `make check-asan` does),
+ * behind $VAE_TEST_RUNNER when that is set (an emulator, say). */
+#define VAE "$VAE_TEST_RUNNER \"$VAE_TEST_PROG\""
+
+/* Runs the shell command fmt/ap with stdout and stderr together captured in
+ * dir/out.txt and copied into output (size bytes, NUL-terminated); returns
+ * the exit status, or 128 + the signal that ended it. */
+int cli_vrun(const char *dir, char *output, size_t size, const char *fmt, va_list ap);
+
+/* The exit status of a wait()/system() status, 128 + signal when killed. */
+int cli_exit_status(int status);
+
+/* Writes v as 4 big-endian bytes (the IDX header's integers). */
+void cli_put_be32(FILE *f, unsigned v);
+
+#endif
