@@ -228,9 +228,7 @@ static void setup(void)
 
 static void teardown(void)
 {
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", workdir);
-    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", workdir);
+    cli_remove_dir(workdir);
 }
 
 /* ----------------------------------------------------------- quantile */

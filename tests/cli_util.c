@@ -29,3 +29,10 @@ void cli_put_be32(FILE *f, unsigned v)
                           (unsigned char)v};
     fwrite(b, 1, 4, f);
 }
+
+void cli_remove_dir(const char *dir)
+{
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
+}

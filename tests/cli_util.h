@@ -20,6 +20,9 @@ int cli_vrun(const char *dir, char *output, size_t size, const char *fmt, va_lis
 /* The exit status of a wait()/system() status, 128 + signal when killed. */
 int cli_exit_status(int status);
 
+/* rm -rf dir (a test's scratch folder); says so on stderr if it fails. */
+void cli_remove_dir(const char *dir);
+
 /* Writes v as 4 big-endian bytes (the IDX header's integers). */
 void cli_put_be32(FILE *f, unsigned v);
 
