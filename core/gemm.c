@@ -16,7 +16,13 @@
  *
  * Every element of C sums its k products in the same order (pc blocks in
  * turn, p within a block), whatever the blocking of m and n, so a split of C
- * between threads cannot change the result. */
+ * between threads cannot change the result.
+ *
+ * Two additions to BLIS's frame: where the ISA has a microkernel that reads
+ * A in place (AVX-512), a non-transposed A is not packed at all (its pack is
+ * a transpose, a large part of a GEMM at the VAE's batch of 128); and
+ * vae_sgemm_fused hands each finished block of C to an epilogue (bias and
+ * activation, Adam) on the thread that computed it. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -155,7 +161,6 @@ static void macro_kernel(const vae_kernels *k, int mc, int nc, int kc, float alp
     }
 }
 
-/* The three outer loops (see the top of this file), over packed buffers. */
 /* One GEMM as the threads see it: the problem after the choice of
  * orientation, and how it is split between them. */
 typedef struct gemm_job {
