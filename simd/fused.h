@@ -239,7 +239,17 @@ static void FUSED(reparam_kl_backward)(int rows, int latent, const float *mulv, 
         vf kl_part = vf_mul(half_beta, vf_fms(s, s, vf_set1(1.0f)));                                  \
         vf_store_upto(dlogvar + j, k, vf_fma(vf_mul(vf_mul(gv, half), vf_load_upto(e + j, k)), s, kl_part)); \
     } while (0)
-        FOR_VECTORS(j, latent, REPARAM_BACKWARD_STEP);
+        /* Out of place and element by element, so a row's last partial
+         * vector can instead be the whole vector that ends the row,
+         * recomputing a few lanes with the same bits: no masked moves (slow
+         * on AVX2, and 20 latents leave a tail of 4 there). */
+        if (latent >= VEC_LANES) {
+            int j = 0;
+            for (; j + VEC_LANES <= latent; j += VEC_LANES) REPARAM_BACKWARD_STEP(j, VEC_LANES);
+            if (j < latent) REPARAM_BACKWARD_STEP(latent - VEC_LANES, VEC_LANES);
+        } else {
+            FOR_VECTORS(j, latent, REPARAM_BACKWARD_STEP);
+        }
 #undef REPARAM_BACKWARD_STEP
     }
 }
