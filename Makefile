@@ -135,11 +135,6 @@ fuzz: $(FUZZERS:%=build-fuzz/fuzz_%)
 bench/%: bench/%.c libvae.a
 	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) -o $@ $^ $(LDLIBS)
 
-# The peer comparison (README, Results): needs libopenblas-dev, so it is
-# built only when asked for and is not part of `make bench`.
-bench/gemm_vs_openblas: bench/gemm_vs_openblas.c libvae.a
-	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) -o $@ $^ -lopenblas $(LDLIBS)
-
 bench: $(BENCH)
 	./bench/peak
 	./bench/gemm
@@ -184,7 +179,7 @@ static:
 	    LDFLAGS="$(LDFLAGS) -static" vae-static
 
 clean:
-	rm -rf $(BUILD) $(CROSS_BUILD) build-asan build-tsan build-fuzz libvae.a vae $(BENCH) bench/gemm_vs_openblas demo.model demo-samples.png demo-recon.png
+	rm -rf $(BUILD) $(CROSS_BUILD) build-asan build-tsan build-fuzz libvae.a vae $(BENCH) demo.model demo-samples.png demo-recon.png
 	rm -rf build-static vae-static
 
 # ------------------------------------------------ tests under an emulator

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "kernels.h"
 #include "model.h"
 
 void vae_train_options_default(vae_train_options *opt)
@@ -18,9 +19,10 @@ void vae_train_options_default(vae_train_options *opt)
     opt->progress = NULL;
 }
 
+/* b / 255 by the active table's kernel (the same bits in every table). */
 void vae_images_to_float(const uint8_t *pixels, size_t n_values, float *out)
 {
-    for (size_t i = 0; i < n_values; i++) out[i] = (float)pixels[i] / 255.0f;
+    vae_kernels_active()->bytes_to_unit(n_values, pixels, out);
 }
 
 /* The order of the training set in an epoch: a Fisher-Yates shuffle of

@@ -48,6 +48,21 @@ FUSED_INLINE vf keep_lanes(vf v, int k) { return k < VEC_LANES ? vf_and_mask(vma
         if (j < (n)) STEP(j, (n) - j);                                            \
     } while (0)
 
+/* FOR_VECTORS for a kernel that writes each output from inputs alone (out
+ * of place, no sums): when n >= VEC_LANES the last, partial vector becomes
+ * the whole vector that ends the row, recomputing a few lanes with the same
+ * bits, so there are no masked moves (slow on AVX2). */
+#define FOR_VECTORS_OVERLAPPED(j, n, STEP)                                        \
+    do {                                                                          \
+        if ((n) < VEC_LANES) {                                                    \
+            FOR_VECTORS(j, n, STEP);                                              \
+            break;                                                                \
+        }                                                                         \
+        int j = 0;                                                                \
+        for (; j + VEC_LANES <= (n); j += VEC_LANES) STEP(j, VEC_LANES);          \
+        if (j < (n)) STEP((n) - VEC_LANES, VEC_LANES);                            \
+    } while (0)
+
 /* ------------------------------------------------------- bias, activation */
 
 /* act(v) for one of VAE_KERNEL_ACT_*: ReLU as v > 0 ? v : 0 (0 for NaN, as
@@ -239,17 +254,7 @@ static void FUSED(reparam_kl_backward)(int rows, int latent, const float *mulv, 
         vf kl_part = vf_mul(half_beta, vf_fms(s, s, vf_set1(1.0f)));                                  \
         vf_store_upto(dlogvar + j, k, vf_fma(vf_mul(vf_mul(gv, half), vf_load_upto(e + j, k)), s, kl_part)); \
     } while (0)
-        /* Out of place and element by element, so a row's last partial
-         * vector can instead be the whole vector that ends the row,
-         * recomputing a few lanes with the same bits: no masked moves (slow
-         * on AVX2, and 20 latents leave a tail of 4 there). */
-        if (latent >= VEC_LANES) {
-            int j = 0;
-            for (; j + VEC_LANES <= latent; j += VEC_LANES) REPARAM_BACKWARD_STEP(j, VEC_LANES);
-            if (j < latent) REPARAM_BACKWARD_STEP(latent - VEC_LANES, VEC_LANES);
-        } else {
-            FOR_VECTORS(j, latent, REPARAM_BACKWARD_STEP);
-        }
+        FOR_VECTORS_OVERLAPPED(j, latent, REPARAM_BACKWARD_STEP); /* 20 latents: no masked tail */
 #undef REPARAM_BACKWARD_STEP
     }
 }

@@ -33,10 +33,7 @@ static int run(const char *fmt, ...)
 static void write_idx_images(const char *path, int n)
 {
     FILE *f = fopen(path, "wb");
-    cli_put_be32(f, 0x00000803);
-    cli_put_be32(f, (unsigned)n);
-    cli_put_be32(f, 6);
-    cli_put_be32(f, 5);
+    cli_idx_images_header(f, (unsigned)n, 6, 5);
     for (int k = 0; k < n; k++)
         for (int y = 0; y < 6; y++)
             for (int x = 0; x < 5; x++) fputc(y == k % 6 ? 230 : 10 + x, f);
@@ -198,21 +195,6 @@ static void write_pgm16_folder(const char *dir, int n)
     }
 }
 
-/* The IHDR of a PNG: width, height and colour type (0 grey, 2 RGB). */
-static int png_header(const char *path, unsigned *width, unsigned *height, int *colour_type)
-{
-    unsigned char b[26];
-    FILE *f = fopen(path, "rb");
-    if (!f) return 0;
-    size_t got = fread(b, 1, sizeof b, f);
-    fclose(f);
-    if (got != sizeof b || memcmp(b, "\x89PNG\r\n\x1a\n", 8) != 0 || memcmp(b + 12, "IHDR", 4) != 0) return 0;
-    *width = (unsigned)b[16] << 24 | (unsigned)b[17] << 16 | (unsigned)b[18] << 8 | b[19];
-    *height = (unsigned)b[20] << 24 | (unsigned)b[21] << 16 | (unsigned)b[22] << 8 | b[23];
-    *colour_type = b[25];
-    return 1;
-}
-
 /* A folder of RGB PPMs trains end to end (D = 6*5*3), holds out every tenth
  * image, and comes back as RGB sample and reconstruction grids. */
 START_TEST(test_train_rgb_image_folder)
@@ -233,7 +215,7 @@ START_TEST(test_train_rgb_image_folder)
     ck_assert_int_eq(run(VAE " sample --model %s --n 9 --out %s", model, path), 0);
     unsigned w, h;
     int type;
-    ck_assert(png_header(path, &w, &h, &type));
+    ck_assert(cli_png_header(path, &w, &h, &type));
     ck_assert_int_eq(type, 2); /* truecolour */
     ck_assert_uint_eq(w, 3 * (5 + 2) + 2);
     ck_assert_uint_eq(h, 3 * (6 + 2) + 2);
@@ -269,7 +251,7 @@ START_TEST(test_train_16bit_image_folder)
     ck_assert_int_eq(run(VAE " recon --model %s --data %s --n 2 --out %s", model, dir, path), 0);
     unsigned w, h;
     int type;
-    ck_assert(png_header(path, &w, &h, &type));
+    ck_assert(cli_png_header(path, &w, &h, &type));
     ck_assert_int_eq(type, 0);
 }
 END_TEST

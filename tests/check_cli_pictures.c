@@ -59,10 +59,7 @@ static void write_idx_images(const char *path, int n)
 {
     FILE *f = fopen(path, "wb");
     ck_assert_ptr_nonnull(f);
-    cli_put_be32(f, 0x00000803);
-    cli_put_be32(f, (unsigned)n);
-    cli_put_be32(f, IMG_ROWS);
-    cli_put_be32(f, IMG_COLS);
+    cli_idx_images_header(f, (unsigned)n, IMG_ROWS, IMG_COLS);
     for (int k = 0; k < n; k++)
         for (int y = 0; y < IMG_ROWS; y++)
             for (int x = 0; x < IMG_COLS; x++) fputc(image_pixel(k, y, x), f);
@@ -89,21 +86,6 @@ static unsigned char *read_pgm(const char *path, int *width, int *height)
     }
     fclose(f);
     return pix;
-}
-
-/* The IHDR of a PNG: width, height and colour type (0 grey, 2 RGB). */
-static int png_header(const char *path, unsigned *width, unsigned *height, int *colour_type)
-{
-    unsigned char b[26];
-    FILE *f = fopen(path, "rb");
-    if (!f) return 0;
-    size_t got = fread(b, 1, sizeof b, f);
-    fclose(f);
-    if (got != sizeof b || memcmp(b, "\x89PNG\r\n\x1a\n", 8) != 0 || memcmp(b + 12, "IHDR", 4) != 0) return 0;
-    *width = (unsigned)b[16] << 24 | (unsigned)b[17] << 16 | (unsigned)b[18] << 8 | b[19];
-    *height = (unsigned)b[20] << 24 | (unsigned)b[21] << 16 | (unsigned)b[22] << 8 | b[23];
-    *colour_type = b[25];
-    return 1;
 }
 
 /* The expected size of a grid of grid_cols x grid_rows cells of our images. */
@@ -475,7 +457,7 @@ START_TEST(test_interp_rows_and_png)
     ck_assert_int_eq(run(VAE " interp --model %s --data %s --out %s", model2, data_dir, path), 0);
     unsigned pw, ph;
     int type;
-    ck_assert(png_header(path, &pw, &ph, &type));
+    ck_assert(cli_png_header(path, &pw, &ph, &type));
     ck_assert_int_eq(type, 0);
     ck_assert_uint_eq(pw, (unsigned)grid_width(12));
     ck_assert_uint_eq(ph, (unsigned)grid_height(1));
@@ -563,7 +545,7 @@ START_TEST(test_manifold_latent2)
     ck_assert_int_eq(run(VAE " manifold --model %s --out %s", model2, path), 0);
     unsigned pw, ph;
     int type;
-    ck_assert(png_header(path, &pw, &ph, &type));
+    ck_assert(cli_png_header(path, &pw, &ph, &type));
     ck_assert_int_eq(type, 0);
     ck_assert_uint_eq(pw, (unsigned)grid_width(20));
     ck_assert_uint_eq(ph, (unsigned)grid_height(20));

@@ -100,10 +100,7 @@ static void write_bar_idx(const char *path, int n)
 {
     FILE *f = fopen(path, "wb");
     ck_assert_ptr_nonnull(f);
-    cli_put_be32(f, 0x00000803);
-    cli_put_be32(f, (unsigned)n);
-    cli_put_be32(f, 6);
-    cli_put_be32(f, 5);
+    cli_idx_images_header(f, (unsigned)n, 6, 5);
     for (int k = 0; k < n; k++)
         for (int y = 0; y < 6; y++)
             for (int x = 0; x < 5; x++) fputc(bar_pixel(k, y, x), f);
@@ -115,10 +112,7 @@ static void write_random_idx(const char *path, int n, uint64_t seed)
 {
     FILE *f = fopen(path, "wb");
     ck_assert_ptr_nonnull(f);
-    cli_put_be32(f, 0x00000803);
-    cli_put_be32(f, (unsigned)n);
-    cli_put_be32(f, 28);
-    cli_put_be32(f, 28);
+    cli_idx_images_header(f, (unsigned)n, 28, 28);
     static unsigned char row[784];
     for (int k = 0; k < n; k++) {
         for (int i = 0; i < 784; i++) {

@@ -424,10 +424,7 @@ static int run(const char *fmt, ...)
 static void write_idx(const char *images_path, const char *labels_path, int n, int rows)
 {
     FILE *f = fopen(images_path, "wb");
-    cli_put_be32(f, 0x00000803);
-    cli_put_be32(f, (unsigned)n);
-    cli_put_be32(f, (unsigned)rows);
-    cli_put_be32(f, 5);
+    cli_idx_images_header(f, (unsigned)n, (unsigned)rows, 5);
     for (int k = 0; k < n; k++)
         for (int y = 0; y < rows; y++)
             for (int x = 0; x < 5; x++) fputc(y == k % rows ? 230 : 10 + x, f);

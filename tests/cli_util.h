@@ -25,5 +25,11 @@ void cli_remove_dir(const char *dir);
 
 /* Writes v as 4 big-endian bytes (the IDX header's integers). */
 void cli_put_be32(FILE *f, unsigned v);
+/* The header of an unsigned-byte IDX file of n images of rows x cols. */
+void cli_idx_images_header(FILE *f, unsigned n, unsigned rows, unsigned cols);
+
+/* The IHDR of the PNG at path: width, height and colour type (0 grey, 2
+ * RGB); 0 when the file is not a PNG. */
+int cli_png_header(const char *path, unsigned *width, unsigned *height, int *colour_type);
 
 #endif
