@@ -146,7 +146,7 @@ static void macro_kernel(const vae_kernels *k, int mc, int nc, int kc, float alp
                     k->gemm_microkernel_a_strided(rows, cols, kc, a_tile, direct->rs, direct->cs, b_sliver,
                                                   c + (size_t)ir * ldc + jr, ldc, alpha, beta);
                 } else {
-                    k->gemm_microkernel_a_strided(rows, nr, kc, a_tile, direct->rs, direct->cs, b_sliver, tile,
+                    k->gemm_microkernel_a_strided(rows, cols, kc, a_tile, direct->rs, direct->cs, b_sliver, tile,
                                                   nr, alpha, 0.0f);
                     k->store_tile_transposed(rows, cols, tile, nr, c + (size_t)jr * ldc + ir, ldc, beta);
                 }
@@ -154,7 +154,7 @@ static void macro_kernel(const vae_kernels *k, int mc, int nc, int kc, float alp
                 k->gemm_microkernel(rows, cols, kc, a_sliver, b_sliver, c + (size_t)ir * ldc + jr, ldc, alpha,
                                     beta);
             } else {
-                k->gemm_microkernel(mr, nr, kc, a_sliver, b_sliver, tile, nr, alpha, 0.0f);
+                k->gemm_microkernel(mr, cols, kc, a_sliver, b_sliver, tile, nr, alpha, 0.0f);
                 k->store_tile_transposed(rows, cols, tile, nr, c + (size_t)jr * ldc + ir, ldc, beta);
             }
         }
@@ -227,6 +227,13 @@ static double tile_efficiency(int m, int n, int mr, int nr)
     return (double)m / ((m + mr - 1) / mr * mr) * (double)n / ((n + nr - 1) / nr * nr);
 }
 
+/* The width of the column strips that threads share out: a tile, or half a
+ * tile where a half-wide tile costs half (see half_tiles in kernels.h). */
+static int column_unit(const vae_kernels *kern)
+{
+    return kern->half_tiles ? kern->nr / 2 : kern->nr;
+}
+
 /* Computes strips [begin, end) of the job on this thread, with this
  * thread's packing buffers. */
 static void gemm_strips(void *ctx, int begin, int end)
@@ -243,7 +250,8 @@ static void gemm_strips(void *ctx, int begin, int end)
         m = i1 - i0;
         row0 = i0;
     } else {
-        int j0 = begin * kern->nr, j1 = end * kern->nr < n ? end * kern->nr : n;
+        int unit = column_unit(kern);
+        int j0 = begin * unit, j1 = end * unit < n ? end * unit : n;
         b += g->trans_b ? (size_t)j0 * g->ldb : (size_t)j0;
         c += g->c_transposed ? (size_t)j0 * g->ldc : (size_t)j0;
         n = j1 - j0;
@@ -303,7 +311,8 @@ void vae_sgemm_fused(vae_transpose trans_a, vae_transpose trans_b, int m, int n,
         g.c_transposed = 1;
     }
     g.split_rows = split == VAE_GEMM_SPLIT_ROWS ? !g.c_transposed : g.m > g.n;
-    int strips = g.split_rows ? (g.m + mr - 1) / mr : (g.n + nr - 1) / nr;
+    int unit = column_unit(kern);
+    int strips = g.split_rows ? (g.m + mr - 1) / mr : (g.n + unit - 1) / unit;
     if (2.0 * m * n * k < PARALLEL_MIN_FLOPS || vae_get_threads() == 1)
         vae_serial_for(strips, gemm_strips, &g);
     else

@@ -46,11 +46,57 @@ static inline __mmask16 first_lanes(int n)
     return n >= 16 ? (__mmask16)0xFFFF : n <= 0 ? (__mmask16)0 : (__mmask16)((1u << n) - 1);
 }
 
+/* The left half of the tile, for n <= 16: 10 x 16, ten accumulators, half
+ * the FMAs of the whole tile. The frame's last tile of a row of tiles is
+ * often half wide (the VAE's 400 and 784 are 12.5 and 24.5 tiles), and it
+ * splits columns between threads in half tiles; this kernel makes such a
+ * tile cost half a tile. Element (i, p) of A is a[i * rs_a + p * cs_a]
+ * (rs_a = 1, cs_a = MR for a packed panel); rows past m repeat row m - 1,
+ * as in the A-in-place kernel. Each element sums its products in the same
+ * order as the whole tile does, so the bits are the same. */
+static void gemm_microkernel_half_avx512(int m, int n, int kc, const float *a, int rs_a, int cs_a,
+                                         const float *b, float *c, int ldc, float alpha, float beta)
+{
+    const float *a_row[AVX512_MR];
+    for (int i = 0; i < AVX512_MR; i++) a_row[i] = a + (size_t)(i < m ? i : m - 1) * (size_t)rs_a;
+    const float *r0 = a_row[0], *r1 = a_row[1], *r2 = a_row[2], *r3 = a_row[3], *r4 = a_row[4];
+    const float *r5 = a_row[5], *r6 = a_row[6], *r7 = a_row[7], *r8 = a_row[8], *r9 = a_row[9];
+    __m512 c0 = _mm512_setzero_ps(), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0, c6 = c0, c7 = c0, c8 = c0,
+           c9 = c0;
+    for (size_t q = 0, step = (size_t)cs_a, end = (size_t)kc * step; q < end; q += step) {
+        __m512 b0 = _mm512_loadu_ps(b);
+        c0 = _mm512_fmadd_ps(_mm512_set1_ps(r0[q]), b0, c0);
+        c1 = _mm512_fmadd_ps(_mm512_set1_ps(r1[q]), b0, c1);
+        c2 = _mm512_fmadd_ps(_mm512_set1_ps(r2[q]), b0, c2);
+        c3 = _mm512_fmadd_ps(_mm512_set1_ps(r3[q]), b0, c3);
+        c4 = _mm512_fmadd_ps(_mm512_set1_ps(r4[q]), b0, c4);
+        c5 = _mm512_fmadd_ps(_mm512_set1_ps(r5[q]), b0, c5);
+        c6 = _mm512_fmadd_ps(_mm512_set1_ps(r6[q]), b0, c6);
+        c7 = _mm512_fmadd_ps(_mm512_set1_ps(r7[q]), b0, c7);
+        c8 = _mm512_fmadd_ps(_mm512_set1_ps(r8[q]), b0, c8);
+        c9 = _mm512_fmadd_ps(_mm512_set1_ps(r9[q]), b0, c9);
+        b += AVX512_NR;
+    }
+    __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
+    __mmask16 mask = first_lanes(n);
+    __m512 rows[AVX512_MR] = {c0, c1, c2, c3, c4, c5, c6, c7, c8, c9};
+    for (int i = 0; i < m; i++) {
+        float *cr = c + (size_t)i * ldc;
+        __m512 v = _mm512_mul_ps(va, rows[i]);
+        if (beta != 0.0f) v = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(mask, cr), v);
+        _mm512_mask_storeu_ps(cr, mask, v);
+    }
+}
+
 /* C[0:m, 0:n] = alpha * A_panel * B_panel + beta * C  (see kernels.h).
  * Edge columns use masked loads and stores, edge rows are not stored. */
 static void gemm_microkernel_avx512(int m, int n, int kc, const float *a, const float *b, float *c,
                                     int ldc, float alpha, float beta)
 {
+    if (n <= AVX512_NR / 2) {
+        gemm_microkernel_half_avx512(m, n, kc, a, 1, AVX512_MR, b, c, ldc, alpha, beta);
+        return;
+    }
     /* C is read (or written) only after the k loop: start its lines on
      * their way from memory now, so the loop hides the latency. */
     for (int i = 0; i < m; i++) {
@@ -81,6 +127,10 @@ static void gemm_microkernel_avx512(int m, int n, int kc, const float *a, const 
 static void gemm_microkernel_a_strided_avx512(int m, int n, int kc, const float *a, int rs_a, int cs_a,
                                               const float *b, float *c, int ldc, float alpha, float beta)
 {
+    if (n <= AVX512_NR / 2) {
+        gemm_microkernel_half_avx512(m, n, kc, a, rs_a, cs_a, b, c, ldc, alpha, beta);
+        return;
+    }
     for (int i = 0; i < m; i++) {
         _mm_prefetch((const char *)(c + (size_t)i * ldc), _MM_HINT_T0);
         _mm_prefetch((const char *)(c + (size_t)i * ldc + AVX512_NR - 1), _MM_HINT_T0);
@@ -230,7 +280,7 @@ static void pack_transposed_avx512(const float *src, int ld, int rows, int kc, i
 
 const vae_kernels vae_kernels_avx512 = {
     .name = "avx512",
-    .mr = AVX512_MR, .nr = AVX512_NR, .mc = 240, .kc = 256, .nc = 4096,
+    .mr = AVX512_MR, .nr = AVX512_NR, .mc = 240, .kc = 256, .nc = 4096, .half_tiles = 1,
     .gemm_microkernel = gemm_microkernel_avx512,
     .gemm_microkernel_a_strided = gemm_microkernel_a_strided_avx512,
     .pack_copied = pack_copied_avx512,

@@ -33,6 +33,11 @@ typedef struct vae_kernels {
      * with m <= mr and n <= nr. It writes only the m x n corner of C, and with
      * beta == 0 it never reads C (which may hold NaN). */
     int mr, nr, mc, kc, nc;
+    /* 1 when a tile of n <= nr / 2 columns costs half a tile (the kernels
+     * compute only its left half): the frame then splits columns between
+     * threads at half-tile boundaries, which balances widths that are an odd
+     * number of half tiles (the VAE's 400 = 12.5 tiles of 32). */
+    int half_tiles;
     void (*gemm_microkernel)(int m, int n, int kc, const float *a_panel, const float *b_panel,
                              float *c, int ldc, float alpha, float beta);
     /* The same tile with A read in place instead of packed: element (i, p)

@@ -230,6 +230,39 @@ START_TEST(test_gemm_epilogue_covers_c_once)
 }
 END_TEST
 
+/* The threads split C at tile (or half-tile) boundaries, never along k, so
+ * every element's sum runs in the same order: the bits must not depend on
+ * the thread count. Widths of an odd number of half tiles (400 = 12.5 tiles
+ * of 32) put a thread boundary inside a tile's width. */
+START_TEST(test_gemm_bits_independent_of_threads)
+{
+    select_table(_i);
+    static const int shapes[][5] = {
+        {128, 400, 784, 0, 1}, {128, 400, 784, 0, 0}, {784, 400, 128, 1, 0}, {50, 208, 70, 0, 0},
+        {33, 1000, 19, 1, 1},
+    };
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+        int m = shapes[s][0], n = shapes[s][1], k = shapes[s][2], ta = shapes[s][3], tb = shapes[s][4];
+        size_t na = (size_t)m * k, nb = (size_t)k * n, nc = (size_t)m * n;
+        float *a = malloc(sizeof(float) * na), *b = malloc(sizeof(float) * nb);
+        float *one = malloc(sizeof(float) * nc), *many = malloc(sizeof(float) * nc);
+        for (size_t i = 0; i < na; i++) a[i] = rand_float();
+        for (size_t i = 0; i < nb; i++) b[i] = rand_float();
+        int lda = ta ? m : k, ldb = tb ? k : n;
+        ck_assert_int_eq(vae_set_threads(1), VAE_OK);
+        vae_sgemm(ta, tb, m, n, k, 1.0f, a, lda, b, ldb, 0.0f, one, n);
+        for (int threads = 2; threads <= 5; threads++) {
+            ck_assert_int_eq(vae_set_threads(threads), VAE_OK);
+            vae_sgemm(ta, tb, m, n, k, 1.0f, a, lda, b, ldb, 0.0f, many, n);
+            ck_assert_msg(memcmp(one, many, sizeof(float) * nc) == 0, "%s shape %d: %d threads differ from 1",
+                          vae_isa_name(), (int)s, threads);
+        }
+        free(a); free(b); free(one); free(many);
+    }
+    vae_set_threads(0);
+}
+END_TEST
+
 Suite *vae_gemm_suite(void)
 {
     Suite *s = suite_create("gemm");
@@ -244,6 +277,7 @@ Suite *vae_gemm_suite(void)
     tcase_add_loop_test(tc, test_gemm_alpha_zero_and_k_zero, 0, 4);
     tcase_add_loop_test(tc, test_gemm_vae_shapes, 0, 4);
     tcase_add_loop_test(tc, test_gemm_epilogue_covers_c_once, 0, 8);
+    tcase_add_loop_test(tc, test_gemm_bits_independent_of_threads, 0, 4);
     suite_add_tcase(s, tc);
     return s;
 }
