@@ -7,7 +7,14 @@
  *
  * Defaults: the full Fashion-MNIST when Debian's dataset-fashion-mnist is
  * installed, else data/; 3 epochs; batch 128; 1 and 2 threads. The model is
- * the default 784-400-20, Bernoulli, Adam 1e-3, seed 1. */
+ * the default 784-400-20, Bernoulli, Adam 1e-3, seed 1, one model per
+ * thread count.
+ *
+ * The thread counts take turns epoch by epoch (epoch 1 with 1 thread, then
+ * with 2, then epoch 2 with 1 thread, ...), so that on a shared, noisy host
+ * every count sees the same conditions; the scaling is the median over the
+ * epochs of each epoch's time at the first count over its time at the
+ * others. Every model trains the same epochs, so their losses agree. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,7 +59,7 @@ static int record(const vae_epoch_report *r, void *user)
     run_log *log = user;
     if (log->epochs < 64) log->seconds[log->epochs++] = r->seconds;
     log->test_loss = r->test_loss;
-    printf("    epoch %d: %.3f s, %.0f images/s, test loss %.3f\n", r->epoch, r->seconds, r->images_per_second,
+    printf(" epoch %d: %.3f s, %.0f images/s, test loss %.3f\n", r->epoch, r->seconds, r->images_per_second,
            r->test_loss);
     fflush(stdout);
     return 0;
@@ -132,42 +139,69 @@ int main(int argc, char **argv)
 
     char list[64];
     snprintf(list, sizeof list, "%s", thread_list);
+    enum { MAX_COUNTS = 8 };
+    int counts[MAX_COUNTS], n_counts = 0;
     for (char *tok = strtok(list, ","); tok; tok = strtok(NULL, ",")) {
         int threads = atoi(tok);
-        if (threads < 1 || vae_set_threads(threads) != VAE_OK) {
-            fprintf(stderr, "bench/train: bad thread count '%s'\n", tok);
+        if (threads < 1 || n_counts == MAX_COUNTS || vae_set_threads(threads) != VAE_OK) {
+            fprintf(stderr, "bench/train: bad thread count '%s' (1 to %d counts of 1 or more)\n", tok, MAX_COUNTS);
             return 2;
         }
+        counts[n_counts++] = threads;
+    }
+    if (n_counts == 0) {
+        fprintf(stderr, "bench/train: --threads needs at least one count\n");
+        return 2;
+    }
+    vae_model *models[MAX_COUNTS];
+    vae_profile profiles[MAX_COUNTS];
+    run_log logs[MAX_COUNTS];
+    memset(profiles, 0, sizeof profiles);
+    memset(logs, 0, sizeof logs);
+    for (int c = 0; c < n_counts; c++) {
         vae_config cfg;
         vae_config_default(&cfg);
-        vae_model *m;
-        if (vae_model_create(&cfg, 1, &m) != VAE_OK) return 1;
-        vae_profile prof;
-        memset(&prof, 0, sizeof prof);
-        m->profile = &prof;
-        vae_train_options opt;
-        vae_train_options_default(&opt);
-        opt.epochs = epochs;
-        opt.batch = batch;
-        run_log log;
-        memset(&log, 0, sizeof log);
-        printf("threads %d:\n", threads);
-        if (vae_train(m, &ds.train, &ds.test, &opt, record, &log) != VAE_OK) {
+        if (vae_model_create(&cfg, 1, &models[c]) != VAE_OK) {
             fprintf(stderr, "bench/train: %s\n", vae_last_error());
             return 1;
         }
+        models[c]->profile = &profiles[c];
+    }
+    for (int e = 1; e <= epochs; e++)
+        for (int c = 0; c < n_counts; c++) {
+            vae_set_threads(counts[c]);
+            vae_train_options opt;
+            vae_train_options_default(&opt);
+            opt.epochs = e; /* one more epoch: the model continues where it stopped */
+            opt.batch = batch;
+            printf("threads %d:", counts[c]);
+            if (vae_train(models[c], &ds.train, &ds.test, &opt, record, &logs[c]) != VAE_OK) {
+                fprintf(stderr, "bench/train: %s\n", vae_last_error());
+                return 1;
+            }
+        }
+    for (int c = 0; c < n_counts; c++) {
+        run_log *log = &logs[c];
         double total = 0, sorted[64];
-        for (int e = 0; e < log.epochs; e++) total += sorted[e] = log.seconds[e];
-        qsort(sorted, (size_t)log.epochs, sizeof(double), cmp_double);
-        double median = sorted[log.epochs / 2];
-        double gflops = epoch_flops(m, ds.train.count) / median * 1e-9;
+        for (int e = 0; e < log->epochs; e++) total += sorted[e] = log->seconds[e];
+        qsort(sorted, (size_t)log->epochs, sizeof(double), cmp_double);
+        double median = sorted[log->epochs / 2];
+        double gflops = epoch_flops(models[c], ds.train.count) / median * 1e-9;
         printf("  threads %d: median epoch %.3f s, %.0f images/s, %.1f GFLOP/s effective, %.1f%% of %d x %.1f "
                "GFLOP/s peak, final test loss %.3f\n",
-               threads, median, ds.train.count / median, gflops, 100 * gflops / (threads * peak1), threads, peak1,
-               log.test_loss);
-        print_profile(m, &prof, total);
-        vae_model_free(m);
+               counts[c], median, ds.train.count / median, gflops, 100 * gflops / (counts[c] * peak1), counts[c],
+               peak1, log->test_loss);
+        print_profile(models[c], &profiles[c], total);
     }
+    for (int c = 1; c < n_counts; c++) {
+        double ratio[64];
+        for (int e = 0; e < epochs; e++) ratio[e] = logs[0].seconds[e] / logs[c].seconds[e];
+        qsort(ratio, (size_t)epochs, sizeof(double), cmp_double);
+        printf("scaling: %d threads are %.2fx %d (median over %d epochs of the epoch-by-epoch ratio; range "
+               "%.2f-%.2f)\n",
+               counts[c], ratio[epochs / 2], counts[0], epochs, ratio[0], ratio[epochs - 1]);
+    }
+    for (int c = 0; c < n_counts; c++) vae_model_free(models[c]);
     /* An idle pool: workers spin briefly after a job, then sleep. */
     double cpu0 = cpu_seconds(), t0 = vae_seconds_now();
     struct timespec one_second = {1, 0};
