@@ -186,6 +186,12 @@ static void finish_block(const gemm_job *g, int i0, int i1, int j0, int j1)
     else g->epilogue(g->epilogue_ctx, i0, i1, j0, j1);
 }
 
+/* 1 when gemm_blocked reads A in place in every k block (see there). */
+static int a_in_place(const vae_kernels *kern, vae_transpose trans_a, int k)
+{
+    return kern->gemm_microkernel_a_strided && !trans_a && k >= 64 && (k % kern->kc == 0 || k % kern->kc >= 64);
+}
+
 /* The three outer loops (see the top of this file), over packed buffers, for
  * the share of the job at rows row0.. and columns col0.. of its C. */
 static void gemm_blocked(const gemm_job *g, int row0, int col0, int m, int n, const float *a, const float *b,
@@ -208,7 +214,7 @@ static void gemm_blocked(const gemm_job *g, int row0, int col0, int m, int n, co
                 /* A is packed, or read in place when the ISA has a kernel
                  * for that: op(A)[i][p] is a[p * lda + i] or a[i * lda + p]. */
                 strided_a direct = {NULL, trans_a ? 1 : lda, trans_a ? lda : 1};
-                if (kern->gemm_microkernel_a_strided && !trans_a && kc >= 64)
+                if (kern->gemm_microkernel_a_strided && !trans_a && kc >= 64) /* see a_in_place */
                     direct.a = a + (size_t)ic * (size_t)direct.rs + (size_t)pc * (size_t)direct.cs;
                 else
                     pack_a(kern, trans_a, a, lda, ic, pc, mc, kc, a_packed);
@@ -282,10 +288,11 @@ static void gemm_strips(void *ctx, int begin, int end)
  * computing that and storing each tile transposed changes neither the
  * result nor the order of any sum.
  *
- * Threads split C into strips of whole tiles, along n when that makes each
- * thread pack the smaller operand twice (m <= n), else along m. Every
- * element still sums its k products in the same order, so the bits do not
- * depend on the thread count. */
+ * Threads split C into strips of whole tiles (half tiles along n where the
+ * ISA has half-wide tiles), along n when that makes each thread pack the
+ * smaller operand twice (m <= n), else along m. Every element still sums
+ * its k products in the same order, so the bits depend neither on the
+ * thread count nor on which thread computes which strip. */
 void vae_sgemm_fused(vae_transpose trans_a, vae_transpose trans_b, int m, int n, int k, float alpha,
                      const float *a, int lda, const float *b, int ldb, float beta, float *c, int ldc,
                      vae_gemm_epilogue epilogue, void *ctx, vae_gemm_split split)
@@ -313,10 +320,19 @@ void vae_sgemm_fused(vae_transpose trans_a, vae_transpose trans_b, int m, int n,
     g.split_rows = split == VAE_GEMM_SPLIT_ROWS ? !g.c_transposed : g.m > g.n;
     int unit = column_unit(kern);
     int strips = g.split_rows ? (g.m + mr - 1) / mr : (g.n + unit - 1) / unit;
-    if (2.0 * m * n * k < PARALLEL_MIN_FLOPS || vae_get_threads() == 1)
+    int threads = vae_get_threads();
+    if (2.0 * m * n * k < PARALLEL_MIN_FLOPS || threads == 1) {
         vae_serial_for(strips, gemm_strips, &g);
-    else
+    } else if (!g.split_rows && a_in_place(kern, g.trans_a, g.k)) {
+        /* Column strips with A read in place: a strip costs the same in any
+         * call (each call packs only its own columns of B), so the strips
+         * can go out in chunks, about four per thread, whole tiles each. */
+        int per_tile = kern->nr / unit, chunk = strips / (4 * threads);
+        chunk = chunk < per_tile ? per_tile : chunk / per_tile * per_tile;
+        vae_parallel_for_chunked(strips, chunk, gemm_strips, &g);
+    } else {
         vae_parallel_for(strips, gemm_strips, &g);
+    }
 }
 
 void vae_sgemm(vae_transpose trans_a, vae_transpose trans_b, int m, int n, int k, float alpha,

@@ -283,6 +283,14 @@ static void run_split(int items, size_t values, vae_range_fn fn, void *ctx)
     else vae_parallel_for(items, fn, ctx);
 }
 
+/* run_split for rows that cost the same wherever they run: handed out in
+ * chunks, about four per thread (see vae_parallel_for_chunked). */
+static void run_rows(int rows, size_t values, vae_range_fn fn, void *ctx)
+{
+    if (values < PARALLEL_MIN_VALUES) vae_serial_for(rows, fn, ctx);
+    else vae_parallel_for_chunked(rows, rows / (4 * vae_get_threads()), fn, ctx);
+}
+
 typedef struct reparam_job {
     const vae_kernels *k;
     int latent;
@@ -513,11 +521,11 @@ static void forward_loss(vae_model *m, const float *x, int B, uint32_t stream, u
     encoder_forward(m, x, B);
     reparam_job rj = {.k = k, .latent = m->latent, .mulv = m->mulv, .seed = m->seed, .step = step,
                       .stream = stream, .row0 = row0, .eps_out = m->eps, .z = m->z, .kl = m->row_kl};
-    PROFILED(m, reparam, run_split(B, (size_t)B * m->latent * 8, reparam_forward_rows, &rj));
+    PROFILED(m, reparam, run_rows(B, (size_t)B * m->latent * 8, reparam_forward_rows, &rj));
     decoder_forward(m, m->z, B);
     loss_job lj = {k, m->input_dim, (int)m->cfg.likelihood, m->cfg.gaussian_mean == VAE_MEAN_SIGMOID,
                    m->logits, x, m->row_rec, want_grad ? m->grad_a : NULL};
-    PROFILED(m, loss, run_split(B, (size_t)B * m->input_dim, loss_rows, &lj));
+    PROFILED(m, loss, run_rows(B, (size_t)B * m->input_dim, loss_rows, &lj));
     double rec = 0.0, kl = 0.0;
     for (int r = 0; r < B; r++) {
         rec += m->row_rec[r];
@@ -543,7 +551,7 @@ static void backward(vae_model *m, const float *x, int B, const vae_adam_params 
     /* dy is now d loss / dz; through the reparameterization and beta * KL. */
     reparam_job rj = {.k = vae_kernels_active(), .latent = m->latent, .mulv = m->mulv, .eps = m->eps,
                       .dz = dy, .beta = m->cfg.beta, .dmulv = dx};
-    PROFILED(m, reparam, run_split(B, (size_t)B * m->latent * 4, reparam_backward_rows, &rj));
+    PROFILED(m, reparam, run_rows(B, (size_t)B * m->latent * 4, reparam_backward_rows, &rj));
     t = dy; dy = dx; dx = t;
     for (int l = m->n_layers - 1; l >= 0; l--) {
         const float *in = l == 0 ? x : m->enc_out[l - 1];

@@ -11,6 +11,12 @@
 typedef void (*vae_range_fn)(void *ctx, int begin, int end);
 void vae_parallel_for(int n_items, vae_range_fn fn, void *ctx);
 
+/* The same, but each share is handed out chunk items at a time and a thread
+ * that has finished its own share takes the chunks left in the others'. For
+ * work whose items cost the same wherever they run (no packing repeated per
+ * call): the results stay the same, only who computes what changes. */
+void vae_parallel_for_chunked(int n_items, int chunk, vae_range_fn fn, void *ctx);
+
 /* The same on the calling thread alone (with the same floating-point mode),
  * for work too small to share. */
 void vae_serial_for(int n_items, vae_range_fn fn, void *ctx);

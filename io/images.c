@@ -52,14 +52,14 @@ static void gather_rows(void *ctx, int r0, int r1)
     for (int r = r0; r < r1; r++) image_to_float(g->im, g->index[r], g->D, g->out + (size_t)r * g->D);
 }
 
-/* See vae.h. A batch is shared between the threads by rows (each row is
- * written by one thread, so the result is the same for any count); a small
- * one stays on the calling thread. */
+/* See vae.h. A batch is shared between the threads by rows, in chunks
+ * (each row is written by one thread, so the result is the same for any
+ * count and any split); a small one stays on the calling thread. */
 void vae_images_gather_float(const vae_images *im, const uint32_t *index, int n, float *out)
 {
     gather_job g = {im, index, image_values(im), out};
     if ((size_t)n * g.D < 16384) vae_serial_for(n, gather_rows, &g);
-    else vae_parallel_for(n, gather_rows, &g);
+    else vae_parallel_for_chunked(n, n / (4 * vae_get_threads()), gather_rows, &g);
 }
 
 /* Replaces dst's pixels by values (dst holds capacity images of room). */

@@ -4,11 +4,15 @@
  * beta = 0 over a C full of NaN (which must never be read). */
 #include <check.h>
 #include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "internal.h"
 #include "kernels.h"
+#include "pool.h"
 #include "vae.h"
 
 /* Every case runs once per kernel table this CPU has (scalar, avx2, avx512,
@@ -263,6 +267,59 @@ START_TEST(test_gemm_bits_independent_of_threads)
 }
 END_TEST
 
+/* vae_parallel_for_chunked: every item exactly once, in calls of at most
+ * `chunk` items inside [0, n); and a thread whose share is slow gets help:
+ * here the second share's items take 20 ms each, so the calling thread,
+ * done with its own share at once, must take some of them. */
+typedef struct chunk_check {
+    int n, chunk, slow_from;
+    int *seen;
+    atomic_int bad, caller_took_slow;
+    pthread_t caller;
+} chunk_check;
+
+static void visit_chunk(void *ctx, int begin, int end)
+{
+    chunk_check *c = ctx;
+    if (begin < 0 || end > c->n || end <= begin || end - begin > c->chunk) atomic_fetch_add(&c->bad, 1);
+    for (int i = begin; i < end && i < c->n; i++) {
+        if (i >= 0) __atomic_add_fetch(&c->seen[i], 1, __ATOMIC_RELAXED);
+        if (c->slow_from > 0 && i >= c->slow_from) {
+            if (pthread_equal(pthread_self(), c->caller)) atomic_fetch_add(&c->caller_took_slow, 1);
+            struct timespec ms20 = {0, 20000000};
+            nanosleep(&ms20, NULL);
+        }
+    }
+}
+
+START_TEST(test_parallel_for_chunked)
+{
+    static const int ns[] = {1, 2, 7, 100, 1001}, chunks[] = {1, 3, 64, 5000}, threads[] = {2, 3, 8};
+    for (size_t t = 0; t < sizeof threads / sizeof threads[0]; t++) {
+        ck_assert_int_eq(vae_set_threads(threads[t]), VAE_OK);
+        for (size_t i = 0; i < sizeof ns / sizeof ns[0]; i++)
+            for (size_t j = 0; j < sizeof chunks / sizeof chunks[0]; j++) {
+                chunk_check c = {.n = ns[i], .chunk = chunks[j], .seen = calloc((size_t)ns[i], sizeof(int))};
+                vae_parallel_for_chunked(c.n, c.chunk, visit_chunk, &c);
+                int bad = atomic_load(&c.bad);
+                ck_assert_msg(bad == 0, "%d threads, n %d, chunk %d: %d calls outside [0, n) or over a chunk",
+                              threads[t], c.n, c.chunk, bad);
+                for (int k = 0; k < c.n; k++)
+                    ck_assert_msg(c.seen[k] == 1, "%d threads, n %d, chunk %d: item %d run %d times", threads[t],
+                                  c.n, c.chunk, k, c.seen[k]);
+                free(c.seen);
+            }
+    }
+    ck_assert_int_eq(vae_set_threads(2), VAE_OK);
+    chunk_check c = {.n = 8, .chunk = 1, .slow_from = 4, .seen = calloc(8, sizeof(int)), .caller = pthread_self()};
+    vae_parallel_for_chunked(c.n, c.chunk, visit_chunk, &c);
+    for (int k = 0; k < c.n; k++) ck_assert_int_eq(c.seen[k], 1);
+    ck_assert_msg(atomic_load(&c.caller_took_slow) > 0, "the caller took none of the slow share's items");
+    free(c.seen);
+    vae_set_threads(0);
+}
+END_TEST
+
 Suite *vae_gemm_suite(void)
 {
     Suite *s = suite_create("gemm");
@@ -278,6 +335,7 @@ Suite *vae_gemm_suite(void)
     tcase_add_loop_test(tc, test_gemm_vae_shapes, 0, 4);
     tcase_add_loop_test(tc, test_gemm_epilogue_covers_c_once, 0, 8);
     tcase_add_loop_test(tc, test_gemm_bits_independent_of_threads, 0, 4);
+    tcase_add_test(tc, test_parallel_for_chunked);
     suite_add_tcase(s, tc);
     return s;
 }
