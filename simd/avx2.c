@@ -113,7 +113,7 @@ static void pack_copied_avx2(const float *src, int ld, int count, int kc, int wi
 
 /* dst[p * width + r] = src[r * ld + p] for r < rows (zero up to width), p < kc:
  * 8 x 8 blocks transposed in registers; the last partial block of p in C. */
-static void pack_transposed_avx2(const float *src, int ld, int rows, int kc, int width, float *dst)
+void vae_pack_transposed_avx2(const float *src, int ld, int rows, int kc, int width, float *dst)
 {
     int kc8 = kc & ~7;
     for (int r0 = 0; r0 < width; r0 += 8) {
@@ -140,7 +140,7 @@ const vae_kernels vae_kernels_avx2 = {
     .mr = AVX2_MR, .nr = AVX2_NR, .mc = 144, .kc = 256, .nc = 4080,
     .gemm_microkernel = gemm_microkernel_avx2,
     .pack_copied = pack_copied_avx2,
-    .pack_transposed = pack_transposed_avx2,
+    .pack_transposed = vae_pack_transposed_avx2,
     .bias_act_forward = bias_act_forward_avx2,
     .act_backward = act_backward_avx2,
     .bias_grad = bias_grad_avx2,

@@ -253,43 +253,13 @@ static void store_tile_transposed_avx512(int m, int n, const float *tile, int ld
     }
 }
 
-/* dst[p * width + r] = src[r * ld + p] for r < rows (zero up to width), p < kc:
- * 16 x 16 blocks loaded row by row (masked at the ends), transposed in
- * registers and stored 16 output values at a time. */
-static void pack_transposed_avx512(const float *src, int ld, int rows, int kc, int width, float *dst)
-{
-    for (int r0 = 0; r0 < width; r0 += 16) {
-        int lanes = width - r0 < 16 ? width - r0 : 16;
-        int valid = rows - r0 < 0 ? 0 : rows - r0 < lanes ? rows - r0 : lanes;
-        __mmask16 store_mask = (__mmask16)((1u << lanes) - 1);
-        for (int p0 = 0; p0 < kc; p0 += 16) {
-            int count = kc - p0 < 16 ? kc - p0 : 16;
-            __mmask16 load_mask = (__mmask16)((1u << count) - 1);
-            __m512 r[16];
-            /* Each row's next 16 values are asked for now: the sixteen
-             * rows are sixteen streams, more than the hardware prefetcher
-             * follows (the pack of a 784 x 400 matrix: 60 -> 45 us). */
-            #pragma GCC unroll 16
-            for (int i = 0; i < 16; i++) {
-                if (i < valid) _mm_prefetch((const char *)(src + (size_t)(r0 + i) * ld + p0 + 16), _MM_HINT_T0);
-                r[i] = i < valid ? _mm512_maskz_loadu_ps(load_mask, src + (size_t)(r0 + i) * ld + p0)
-                                 : _mm512_setzero_ps();
-            }
-            transpose16x16(r);
-            #pragma GCC unroll 16
-            for (int q = 0; q < 16; q++)
-                if (q < count) _mm512_mask_storeu_ps(dst + (size_t)(p0 + q) * width + r0, store_mask, r[q]);
-        }
-    }
-}
-
 const vae_kernels vae_kernels_avx512 = {
     .name = "avx512",
     .mr = AVX512_MR, .nr = AVX512_NR, .mc = 240, .kc = 256, .nc = 4096, .half_tiles = 1,
     .gemm_microkernel = gemm_microkernel_avx512,
     .gemm_microkernel_a_strided = gemm_microkernel_a_strided_avx512,
     .pack_copied = pack_copied_avx512,
-    .pack_transposed = pack_transposed_avx512,
+    .pack_transposed = vae_pack_transposed_avx2, /* see kernels.h */
     .store_tile_transposed = store_tile_transposed_avx512,
     .bias_act_forward = bias_act_forward_avx512,
     .act_backward = act_backward_avx512,
