@@ -144,9 +144,13 @@ int vae_model_save(const vae_model *m, const char *path)
     encode_header(m, header);
     uint32_t crc = vae_crc32(0, header, HEADER_BYTES);
     if (fwrite(header, 1, HEADER_BYTES, f) != HEADER_BYTES) goto fail_file;
-    if (write_floats(f, m->params, m->n_params, &crc) || write_floats(f, m->adam_m, m->n_params, &crc) ||
-        write_floats(f, m->adam_v, m->n_params, &crc))
-        goto fail_file;
+    /* The parameters, then Adam's m, then v: each the model's tensors in
+     * order, without the gaps between them in memory. */
+    const float *arrays[3] = {m->params, m->adam_m, m->adam_v};
+    size_t offset, count;
+    for (int a = 0; a < 3; a++)
+        for (int t = 0; vae_model_tensor(m, t, &offset, &count); t++)
+            if (write_floats(f, arrays[a] + offset, count, &crc)) goto fail_file;
     vae_store_le32(trailer, crc);
     if (fwrite(trailer, 1, 4, f) != 4 || fflush(f) != 0 || fsync(fileno(f)) != 0) goto fail_file;
     if (fclose(f) != 0) {
@@ -255,9 +259,11 @@ int vae_model_load(const char *path, vae_model **out)
     }
     m->epoch_images = (int)epoch_images;
     const uint8_t *p = data + HEADER_BYTES;
-    read_floats(p, m->params, m->n_params);
-    read_floats(p + 4 * m->n_params, m->adam_m, m->n_params);
-    read_floats(p + 8 * m->n_params, m->adam_v, m->n_params);
+    float *arrays[3] = {m->params, m->adam_m, m->adam_v};
+    size_t offset, count;
+    for (int a = 0; a < 3; a++)
+        for (int t = 0; vae_model_tensor(m, t, &offset, &count); t++, p += 4 * count)
+            read_floats(p, arrays[a] + offset, count);
     *out = m;
     rc = VAE_OK;
 done:

@@ -82,7 +82,11 @@ static int kernel_act(vae_activation a)
     return a == VAE_ACT_TANH ? VAE_KERNEL_ACT_TANH : VAE_KERNEL_ACT_RELU;
 }
 
-/* Lays out the layers and the parameter block; returns the parameter count. */
+/* i rounded up to a whole 64-byte line of floats. */
+static size_t line_up(size_t i) { return (i + 15) & ~(size_t)15; }
+
+/* Lays out the layers and the parameter block (each tensor on its own
+ * line, the block's length in m->n_floats); returns the parameter count. */
 static size_t layout_layers(vae_model *m)
 {
     const vae_config *cfg = &m->cfg;
@@ -101,15 +105,28 @@ static size_t layout_layers(vae_model *m)
         d->out = l == n ? m->input_dim : cfg->hidden[n - 1 - l];
         d->act = l == n ? VAE_KERNEL_ACT_NONE : kernel_act(cfg->activation);
     }
+    size_t count = 0;
     for (int side = 0; side < 2; side++)
         for (int l = 0; l <= n; l++) {
             vae_linear *L = side == 0 ? &m->enc[l] : &m->dec[l];
-            L->w = offset;
+            L->w = offset = line_up(offset);
             offset += (size_t)L->in * L->out;
-            L->b = offset;
+            L->b = offset = line_up(offset);
             offset += (size_t)L->out;
+            count += (size_t)L->in * L->out + (size_t)L->out;
         }
-    return offset;
+    m->n_floats = line_up(offset);
+    return count;
+}
+
+int vae_model_tensor(const vae_model *m, int i, size_t *offset, size_t *count)
+{
+    if (i < 0 || i >= 4 * m->n_layers) return 0;
+    int layer = i / 2 % m->n_layers;
+    const vae_linear *L = i < 2 * m->n_layers ? &m->enc[layer] : &m->dec[layer];
+    *offset = i % 2 ? L->b : L->w;
+    *count = i % 2 ? (size_t)L->out : (size_t)L->in * L->out;
+    return 1;
 }
 
 /* PyTorch's nn.Linear initialization: W and b uniform in +-1/sqrt(fan_in),
@@ -155,9 +172,9 @@ int vae_model_create(const vae_config *cfg, uint64_t seed, vae_model **out)
     m->latent = cfg->latent;
     m->seed = seed;
     m->n_params = layout_layers(m);
-    /* Each of the four arrays starts on a 64-byte line (n_params rounded up
-     * to 16 floats), so the vector kernels never split a load across lines. */
-    size_t stride = (m->n_params + 15) & ~(size_t)15, bytes;
+    /* Each of the four arrays starts on a 64-byte line (n_floats is whole
+     * lines), and so does each tensor in them (layout_layers). */
+    size_t stride = m->n_floats, bytes;
     if (!vae_mul_size(stride, 4 * sizeof(float), &bytes) || !(m->params = vae_alloc_aligned(bytes))) {
         size_t n = m->n_params;
         free(m);

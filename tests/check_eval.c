@@ -91,7 +91,7 @@ static vae_model *tiny_model(vae_likelihood lik, vae_gaussian_mean mean, float s
     cfg.gaussian_mean = mean;
     vae_model *m;
     ck_assert_int_eq(vae_model_create(&cfg, 11, &m), VAE_OK);
-    for (size_t i = 0; i < m->n_params; i++) m->params[i] *= scale;
+    for (size_t i = 0; i < m->n_floats; i++) m->params[i] *= scale;
     return m;
 }
 

@@ -98,13 +98,14 @@ static void check_gradients(vae_likelihood lik, vae_gaussian_mean mean, vae_acti
     vae_batch_stats st;
     ck_assert_int_eq(vae_model_gradients(m, x, B, VAE_STREAM_NOISE, 3, &st), VAE_OK);
 
-    double *pd = malloc(sizeof(double) * m->n_params);
-    for (size_t i = 0; i < m->n_params; i++) pd[i] = m->params[i];
+    double *pd = malloc(sizeof(double) * m->n_floats);
+    for (size_t i = 0; i < m->n_floats; i++) pd[i] = m->params[i];
     double l0 = loss_ref(m, pd, x, B, VAE_STREAM_NOISE, 3);
     ck_assert_msg(fabs(l0 - st.loss) <= 1e-4 * fabs(l0) + 1e-3, "loss %g vs reference %g", st.loss, l0);
-    /* Every parameter of every layer, encoder and decoder. */
+    /* Every parameter of every layer, encoder and decoder (and the gaps
+     * between the tensors, whose gradient must be 0). */
     int bad = 0;
-    for (size_t i = 0; i < m->n_params; i++) {
+    for (size_t i = 0; i < m->n_floats; i++) {
         double h = 1e-5, keep = pd[i];
         pd[i] = keep + h;
         double lp = loss_ref(m, pd, x, B, VAE_STREAM_NOISE, 3);
@@ -138,6 +139,19 @@ START_TEST(test_init_matches_pytorch_bounds)
     vae_model *m;
     ck_assert_int_eq(vae_model_create(&cfg, 1, &m), VAE_OK);
     ck_assert_uint_eq(m->n_params, (784 * 400 + 400) + (400 * 40 + 40) + (20 * 400 + 400) + (400 * 784 + 784));
+    /* Every tensor starts on a 64-byte line, after the previous one; they
+     * hold the n_params values, the arrays n_floats. */
+    size_t offset, count, end = 0, total = 0;
+    int tensors = 0;
+    for (; vae_model_tensor(m, tensors, &offset, &count); tensors++) {
+        ck_assert_msg(offset % 16 == 0 && offset >= end, "tensor %d at %zu (previous ended at %zu)", tensors,
+                      offset, end);
+        end = offset + count;
+        total += count;
+    }
+    ck_assert_int_eq(tensors, 8);
+    ck_assert_uint_eq(total, m->n_params);
+    ck_assert(end <= m->n_floats && m->n_floats % 16 == 0);
     const vae_linear *L = &m->enc[0];
     double bound = 1 / sqrt(784.0), sum = 0, sum2 = 0, maxabs = 0;
     size_t n = (size_t)L->in * L->out;
@@ -188,9 +202,10 @@ START_TEST(test_model_round_trip)
     ck_assert_msg(vae_model_load(path, &r) == VAE_OK, "%s", vae_last_error());
     ck_assert_int_eq(memcmp(&r->cfg, &m->cfg, sizeof m->cfg), 0);
     ck_assert_uint_eq(r->n_params, m->n_params);
-    ck_assert_int_eq(memcmp(r->params, m->params, sizeof(float) * m->n_params), 0);
-    ck_assert_int_eq(memcmp(r->adam_m, m->adam_m, sizeof(float) * m->n_params), 0);
-    ck_assert_int_eq(memcmp(r->adam_v, m->adam_v, sizeof(float) * m->n_params), 0);
+    ck_assert_uint_eq(r->n_floats, m->n_floats);
+    ck_assert_int_eq(memcmp(r->params, m->params, sizeof(float) * m->n_floats), 0);
+    ck_assert_int_eq(memcmp(r->adam_m, m->adam_m, sizeof(float) * m->n_floats), 0);
+    ck_assert_int_eq(memcmp(r->adam_v, m->adam_v, sizeof(float) * m->n_floats), 0);
     ck_assert_uint_eq(r->step, 3);
     ck_assert_uint_eq(r->seed, 5);
     /* The file is exactly header + 3 arrays + CRC. */
@@ -383,9 +398,9 @@ START_TEST(test_same_bits_for_any_thread_count)
     for (int c = 0; c < 3; c++) {
         epoch_log log = {{0}, 0};
         vae_model *m = train_small(&ds, counts[c], 2, &log);
-        ck_assert_msg(memcmp(m->params, ref->params, sizeof(float) * m->n_params) == 0,
+        ck_assert_msg(memcmp(m->params, ref->params, sizeof(float) * m->n_floats) == 0,
                       "parameters differ with %d threads", counts[c]);
-        ck_assert(memcmp(m->adam_v, ref->adam_v, sizeof(float) * m->n_params) == 0);
+        ck_assert(memcmp(m->adam_v, ref->adam_v, sizeof(float) * m->n_floats) == 0);
         for (int e = 0; e < 2; e++)
             ck_assert_msg(log.test_loss[e] == ref_log.test_loss[e], "epoch %d test loss %.17g vs %.17g", e + 1,
                           log.test_loss[e], ref_log.test_loss[e]);
@@ -427,14 +442,14 @@ START_TEST(test_fused_step_equals_gradients_then_adam)
             vae_adam_params hp = {.lr = 1e-2f, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f,
                                   .bias_correction1 = (float)(1.0 - pow(0.9, t)),
                                   .bias_correction2 = (float)(1.0 - pow(0.999, t))};
-            vae_kernels_active()->adam_update(plain->n_params, plain->params, plain->grads, plain->adam_m,
+            vae_kernels_active()->adam_update(plain->n_floats, plain->params, plain->grads, plain->adam_m,
                                               plain->adam_v, &hp);
             plain->step++;
             ck_assert(a.loss == b.loss);
-            ck_assert_msg(memcmp(fused->params, plain->params, sizeof(float) * fused->n_params) == 0,
+            ck_assert_msg(memcmp(fused->params, plain->params, sizeof(float) * fused->n_floats) == 0,
                           "%d threads, step %d: parameters differ", threads, step);
-            ck_assert(memcmp(fused->adam_m, plain->adam_m, sizeof(float) * fused->n_params) == 0);
-            ck_assert(memcmp(fused->adam_v, plain->adam_v, sizeof(float) * fused->n_params) == 0);
+            ck_assert(memcmp(fused->adam_m, plain->adam_m, sizeof(float) * fused->n_floats) == 0);
+            ck_assert(memcmp(fused->adam_v, plain->adam_v, sizeof(float) * fused->n_floats) == 0);
         }
         vae_model_free(fused);
         vae_model_free(plain);
