@@ -186,10 +186,21 @@ static void finish_block(const gemm_job *g, int i0, int i1, int j0, int j1)
     else g->epilogue(g->epilogue_ctx, i0, i1, j0, j1);
 }
 
-/* 1 when gemm_blocked reads A in place in every k block (see there). */
+/* 1 when a k block of kc columns of op(A) is read in place rather than
+ * packed: the ISA has a kernel for that, A is not transposed (op(A)[i][p]
+ * at a[i * lda + p]; the transposed case measured slower), and the block is
+ * long enough to pay for the strided reads. */
+static int block_a_in_place(const vae_kernels *kern, vae_transpose trans_a, int kc)
+{
+    return kern->gemm_microkernel_a_strided && !trans_a && kc >= 64;
+}
+
+/* 1 when every k block of a k-long sum reads A in place. */
 static int a_in_place(const vae_kernels *kern, vae_transpose trans_a, int k)
 {
-    return kern->gemm_microkernel_a_strided && !trans_a && k >= 64 && (k % kern->kc == 0 || k % kern->kc >= 64);
+    int last = k % kern->kc;
+    return block_a_in_place(kern, trans_a, k < kern->kc ? k : kern->kc) &&
+           (last == 0 || block_a_in_place(kern, trans_a, last));
 }
 
 /* The three outer loops (see the top of this file), over packed buffers, for
@@ -211,10 +222,10 @@ static void gemm_blocked(const gemm_job *g, int row0, int col0, int m, int n, co
             pack_b(kern, trans_b, b, ldb, pc, jc, kc, nc, b_packed);
             for (int ic = 0; ic < m; ic += mc_max) {
                 int mc = m - ic < mc_max ? m - ic : mc_max;
-                /* A is packed, or read in place when the ISA has a kernel
-                 * for that: op(A)[i][p] is a[p * lda + i] or a[i * lda + p]. */
+                /* A is packed, or read in place (block_a_in_place):
+                 * op(A)[i][p] is a[p * lda + i] or a[i * lda + p]. */
                 strided_a direct = {NULL, trans_a ? 1 : lda, trans_a ? lda : 1};
-                if (kern->gemm_microkernel_a_strided && !trans_a && kc >= 64) /* see a_in_place */
+                if (block_a_in_place(kern, trans_a, kc))
                     direct.a = a + (size_t)ic * (size_t)direct.rs + (size_t)pc * (size_t)direct.cs;
                 else
                     pack_a(kern, trans_a, a, lda, ic, pc, mc, kc, a_packed);
@@ -320,16 +331,13 @@ void vae_sgemm_fused(vae_transpose trans_a, vae_transpose trans_b, int m, int n,
     g.split_rows = split == VAE_GEMM_SPLIT_ROWS ? !g.c_transposed : g.m > g.n;
     int unit = column_unit(kern);
     int strips = g.split_rows ? (g.m + mr - 1) / mr : (g.n + unit - 1) / unit;
-    int threads = vae_get_threads();
-    if (2.0 * m * n * k < PARALLEL_MIN_FLOPS || threads == 1) {
+    if (2.0 * m * n * k < PARALLEL_MIN_FLOPS || vae_get_threads() == 1) {
         vae_serial_for(strips, gemm_strips, &g);
     } else if (!g.split_rows && a_in_place(kern, g.trans_a, g.k)) {
         /* Column strips with A read in place: a strip costs the same in any
          * call (each call packs only its own columns of B), so the strips
-         * can go out in chunks, about four per thread, whole tiles each. */
-        int per_tile = kern->nr / unit, chunk = strips / (4 * threads);
-        chunk = chunk < per_tile ? per_tile : chunk / per_tile * per_tile;
-        vae_parallel_for_chunked(strips, chunk, gemm_strips, &g);
+         * can go out in chunks of whole tiles. */
+        vae_parallel_for_chunked(strips, vae_chunk_size(strips, kern->nr / unit), gemm_strips, &g);
     } else {
         vae_parallel_for(strips, gemm_strips, &g);
     }

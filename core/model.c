@@ -301,11 +301,11 @@ static void run_split(int items, size_t values, vae_range_fn fn, void *ctx)
 }
 
 /* run_split for rows that cost the same wherever they run: handed out in
- * chunks, about four per thread (see vae_parallel_for_chunked). */
+ * chunks (see vae_parallel_for_chunked). */
 static void run_rows(int rows, size_t values, vae_range_fn fn, void *ctx)
 {
     if (values < PARALLEL_MIN_VALUES) vae_serial_for(rows, fn, ctx);
-    else vae_parallel_for_chunked(rows, rows / (4 * vae_get_threads()), fn, ctx);
+    else vae_parallel_for_chunked(rows, vae_chunk_size(rows, 1), fn, ctx);
 }
 
 typedef struct reparam_job {

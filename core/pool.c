@@ -127,9 +127,8 @@ static void share(int n, int threads, int worker, int *begin, int *end)
 /* Takes chunks from share `owner` until none is left. */
 static void take_chunks(pool *p, int owner)
 {
-    int begin, end;
-    share(p->n_items, p->n_threads, owner, &begin, &end);
-    (void)begin;
+    int unused, end;
+    share(p->n_items, p->n_threads, owner, &unused, &end);
     for (;;) {
         int i = atomic_fetch_add_explicit(&p->cursor[owner].next, p->chunk, memory_order_relaxed);
         if (i >= end) return;
@@ -293,6 +292,17 @@ void vae_parallel_for(int n_items, vae_range_fn fn, void *ctx) { parallel_run(n_
 void vae_parallel_for_chunked(int n_items, int chunk, vae_range_fn fn, void *ctx)
 {
     parallel_run(n_items, chunk > 0 ? chunk : 1, fn, ctx);
+}
+
+/* Chunks of about a quarter of a share: small enough for the others to take
+ * over a stopped thread's work, large enough to keep calls few. */
+#define CHUNKS_PER_SHARE 4
+
+int vae_chunk_size(int n_items, int unit)
+{
+    if (unit < 1) unit = 1;
+    int chunk = n_items / (CHUNKS_PER_SHARE * vae_get_threads()) / unit * unit;
+    return chunk > unit ? chunk : unit;
 }
 
 static void parallel_run(int n_items, int chunk, vae_range_fn fn, void *ctx)

@@ -17,6 +17,10 @@ void vae_parallel_for(int n_items, vae_range_fn fn, void *ctx);
  * call): the results stay the same, only who computes what changes. */
 void vae_parallel_for_chunked(int n_items, int chunk, vae_range_fn fn, void *ctx);
 
+/* The chunk the engine uses for n_items: about a quarter of a thread's
+ * share, a whole number of `unit` items (at least one unit). */
+int vae_chunk_size(int n_items, int unit);
+
 /* The same on the calling thread alone (with the same floating-point mode),
  * for work too small to share. */
 void vae_serial_for(int n_items, vae_range_fn fn, void *ctx);

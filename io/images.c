@@ -59,7 +59,7 @@ void vae_images_gather_float(const vae_images *im, const uint32_t *index, int n,
 {
     gather_job g = {im, index, image_values(im), out};
     if ((size_t)n * g.D < 16384) vae_serial_for(n, gather_rows, &g);
-    else vae_parallel_for_chunked(n, n / (4 * vae_get_threads()), gather_rows, &g);
+    else vae_parallel_for_chunked(n, vae_chunk_size(n, 1), gather_rows, &g);
 }
 
 /* Replaces dst's pixels by values (dst holds capacity images of room). */
