@@ -247,9 +247,13 @@ int main(int argc, char **argv)
                counts[c], ratio[epochs / 2], counts[0], epochs, ratio[0], ratio[epochs - 1]);
     }
     for (int c = 0; c < n_counts; c++) vae_model_free(models[c]);
-    /* An idle pool: workers spin briefly after a job, then sleep. */
+    /* An idle pool: workers spin for at most 200 us after a job, then
+     * sleep. Measured from 50 ms after the last job (past the spin; some
+     * kernels charge CPU time in whole ticks, which would blur it), for 1 s
+     * of waiting, as between the epochs of a long run. */
+    struct timespec settle = {0, 50000000}, one_second = {1, 0};
+    nanosleep(&settle, NULL);
     double cpu0 = cpu_seconds(), t0 = vae_seconds_now();
-    struct timespec one_second = {1, 0};
     nanosleep(&one_second, NULL);
     double cpu = cpu_seconds() - cpu0, wall = vae_seconds_now() - t0;
     printf("idle pool (%d threads) over %.2f s of waiting: %.1f ms of CPU (%.2f%% of one core)\n", vae_get_threads(),

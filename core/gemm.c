@@ -289,9 +289,11 @@ static void gemm_strips(void *ctx, int begin, int end)
     }
 }
 
-/* Below this many flops a GEMM runs on the calling thread: waking the
- * others would cost more than it saves. */
-#define PARALLEL_MIN_FLOPS 1e6
+/* A GEMM takes a thread per this many flops (vae_threads_for): below
+ * 1 MFLOP it runs on the calling thread, and on many cores a thin layer's
+ * GEMM uses a few threads rather than all of them (each would repeat the
+ * packing of the shared operand for a sliver of the work). */
+#define MIN_FLOPS_PER_THREAD 0.5e6
 
 /* A problem whose n is thin next to the register tile's nr (the VAE's 20-
  * and 40-wide layers against nr = 32) wastes most of each tile. Its
@@ -331,15 +333,15 @@ void vae_sgemm_fused(vae_transpose trans_a, vae_transpose trans_b, int m, int n,
     g.split_rows = split == VAE_GEMM_SPLIT_ROWS ? !g.c_transposed : g.m > g.n;
     int unit = column_unit(kern);
     int strips = g.split_rows ? (g.m + mr - 1) / mr : (g.n + unit - 1) / unit;
-    if (2.0 * m * n * k < PARALLEL_MIN_FLOPS || vae_get_threads() == 1) {
-        vae_serial_for(strips, gemm_strips, &g);
-    } else if (!g.split_rows && a_in_place(kern, g.trans_a, g.k)) {
+    int threads = vae_threads_for(2.0 * m * n * k, MIN_FLOPS_PER_THREAD);
+    if (threads > 1 && !g.split_rows && a_in_place(kern, g.trans_a, g.k)) {
         /* Column strips with A read in place: a strip costs the same in any
          * call (each call packs only its own columns of B), so the strips
          * can go out in chunks of whole tiles. */
-        vae_parallel_for_chunked(strips, vae_chunk_size(strips, kern->nr / unit), gemm_strips, &g);
+        vae_parallel_for_chunked(strips, threads, vae_chunk_size(strips, threads, kern->nr / unit), gemm_strips,
+                                 &g);
     } else {
-        vae_parallel_for(strips, gemm_strips, &g);
+        vae_parallel_for(strips, threads, gemm_strips, &g);
     }
 }
 
