@@ -172,7 +172,8 @@ typedef struct gemm_job {
     int lda, ldb;
     float *c;
     int ldc, c_transposed;
-    int split_rows; /* 1: items are mr-row strips of C, 0: nr-column strips */
+    int split_rows; /* 1D split: 1, items are mr-row strips of C; 0, column strips */
+    int row_groups, col_groups; /* 2D split (both > 1): items are blocks */
     vae_gemm_epilogue epilogue; /* may be NULL */
     void *epilogue_ctx;
 } gemm_job;
@@ -253,30 +254,18 @@ static int column_unit(const vae_kernels *kern)
     return kern->half_tiles ? kern->nr / 2 : kern->nr;
 }
 
-/* Computes strips [begin, end) of the job on this thread, with this
- * thread's packing buffers. */
-static void gemm_strips(void *ctx, int begin, int end)
+/* Computes the block of rows [i0, i1) x columns [j0, j1) of the job's C
+ * (clipped to C) on this thread, with this thread's packing buffers. */
+static void gemm_block(const gemm_job *g, int i0, int i1, int j0, int j1)
 {
-    const gemm_job *g = ctx;
     const vae_kernels *kern = g->kern;
-    int m = g->m, n = g->n, row0 = 0, col0 = 0;
-    const float *a = g->a, *b = g->b;
-    float *c = g->c;
-    if (g->split_rows) {
-        int i0 = begin * kern->mr, i1 = end * kern->mr < m ? end * kern->mr : m;
-        a += g->trans_a ? (size_t)i0 : (size_t)i0 * g->lda;
-        c += g->c_transposed ? (size_t)i0 : (size_t)i0 * g->ldc;
-        m = i1 - i0;
-        row0 = i0;
-    } else {
-        int unit = column_unit(kern);
-        int j0 = begin * unit, j1 = end * unit < n ? end * unit : n;
-        b += g->trans_b ? (size_t)j0 * g->ldb : (size_t)j0;
-        c += g->c_transposed ? (size_t)j0 * g->ldc : (size_t)j0;
-        n = j1 - j0;
-        col0 = j0;
-    }
+    if (i1 > g->m) i1 = g->m;
+    if (j1 > g->n) j1 = g->n;
+    int m = i1 - i0, n = j1 - j0;
     if (m <= 0 || n <= 0) return;
+    const float *a = g->a + (g->trans_a ? (size_t)i0 : (size_t)i0 * g->lda);
+    const float *b = g->b + (g->trans_b ? (size_t)j0 * g->ldb : (size_t)j0);
+    float *c = g->c + (g->c_transposed ? (size_t)j0 * g->ldc + i0 : (size_t)i0 * g->ldc + j0);
     int mr = kern->mr, nr = kern->nr;
     size_t a_floats = (size_t)((kern->mc + mr - 1) / mr * mr) * (size_t)kern->kc;
     size_t b_floats = (size_t)((kern->nc + nr - 1) / nr * nr) * (size_t)kern->kc;
@@ -285,9 +274,83 @@ static void gemm_strips(void *ctx, int begin, int end)
     if (!a_packed || !b_packed) {
         gemm_unpacked(g->trans_a, g->trans_b, m, n, g->k, g->alpha, a, g->lda, b, g->ldb, g->beta, c, g->ldc,
                       g->c_transposed);
-        finish_block(g, row0, row0 + m, col0, col0 + n);
+        finish_block(g, i0, i1, j0, j1);
     } else {
-        gemm_blocked(g, row0, col0, m, n, a, b, c, a_packed, b_packed);
+        gemm_blocked(g, i0, j0, m, n, a, b, c, a_packed, b_packed);
+    }
+}
+
+/* 1D split: strips [begin, end) of mr rows (split_rows) or of column units. */
+static void gemm_strips(void *ctx, int begin, int end)
+{
+    const gemm_job *g = ctx;
+    int mr = g->kern->mr, unit = column_unit(g->kern);
+    if (g->split_rows) gemm_block(g, begin * mr, end * mr, 0, g->n);
+    else gemm_block(g, 0, g->m, begin * unit, end * unit);
+}
+
+/* Group `group` of `groups` near-equal contiguous groups of `units` units. */
+static void group_range(int units, int groups, int group, int *begin, int *end)
+{
+    *begin = (int)((long long)units * group / groups);
+    *end = (int)((long long)units * (group + 1) / groups);
+}
+
+/* 2D split: blocks [begin, end) of the row_groups x col_groups grid, block
+ * i being row group i / col_groups and column group i % col_groups (in
+ * mr-row strips and column units). */
+static void gemm_grid_blocks(void *ctx, int begin, int end)
+{
+    const gemm_job *g = ctx;
+    int mr = g->kern->mr, unit = column_unit(g->kern);
+    int row_units = (g->m + mr - 1) / mr, col_units = (g->n + unit - 1) / unit;
+    for (int i = begin; i < end; i++) {
+        int r0, r1, c0, c1;
+        group_range(row_units, g->row_groups, i / g->col_groups, &r0, &r1);
+        group_range(col_units, g->col_groups, i % g->col_groups, &c0, &c1);
+        gemm_block(g, r0 * mr, r1 * mr, c0 * unit, c1 * unit);
+    }
+}
+
+/* What a float of A or B costs a thread to pack or fetch, in flops of its
+ * share of the product (a 784 x 400 transposing pack runs at about 9 G
+ * floats/s on one Zen 5 core against 200 GFLOP/s of FMA; many threads
+ * fetching at once from the shared cache cost more). */
+#define OPERAND_FLOAT_FLOPS 32.0
+
+/* The grid in which `threads` threads (three or more) share C: row_groups x
+ * col_groups blocks, one per thread, chosen to minimise a thread's
+ * estimated time: the flops of its block (whole tiles) plus the floats of
+ * A's rows and B's columns it packs (A read in place counts half). One
+ * thread per row strip makes every thread pack all of B (the weight
+ * gradient's x on 16 threads: 16 copies of it for 1/16 of the work each); a
+ * grid shares that out. */
+static void choose_grid(const gemm_job *g, int threads, int *row_groups, int *col_groups)
+{
+    int mr = g->kern->mr, unit = column_unit(g->kern);
+    int row_units = (g->m + mr - 1) / mr, col_units = (g->n + unit - 1) / unit;
+    double a_weight = a_in_place(g->kern, g->trans_a, g->lda, g->k) ? 0.5 : 1.0;
+    double best_strips = -1.0, best_grid = -1.0;
+    int strips_rg = 1, grid_rg = 1, grid_cg = 1;
+    for (int rg = 1; rg <= threads && rg <= row_units; rg++) {
+        int cg = threads / rg < col_units ? threads / rg : col_units;
+        double rows = (double)((row_units + rg - 1) / rg * mr), cols = (double)((col_units + cg - 1) / cg * unit);
+        double cost = 2.0 * rows * cols + OPERAND_FLOAT_FLOPS * (a_weight * rows + cols);
+        if (rg == 1 || cg == 1) {
+            if (best_strips < 0.0 || cost < best_strips) best_strips = cost, strips_rg = rg;
+        } else if (best_grid < 0.0 || cost < best_grid) {
+            best_grid = cost, grid_rg = rg, grid_cg = cg;
+        }
+    }
+    /* A grid only when clearly cheaper: strips keep each thread's part of
+     * the output in whole rows or columns, and column strips with A read in
+     * place go out in chunks that an idle thread can take over. */
+    if (best_grid >= 0.0 && best_grid < 0.9 * best_strips) {
+        *row_groups = grid_rg;
+        *col_groups = grid_cg;
+    } else {
+        *row_groups = strips_rg;
+        *col_groups = strips_rg == 1 ? threads : 1;
     }
 }
 
@@ -303,11 +366,59 @@ static void gemm_strips(void *ctx, int begin, int end)
  * computing that and storing each tile transposed changes neither the
  * result nor the order of any sum.
  *
- * Threads split C into strips of whole tiles (half tiles along n where the
- * ISA has half-wide tiles), along n when that makes each thread pack the
- * smaller operand twice (m <= n), else along m. Every element still sums
- * its k products in the same order, so the bits depend neither on the
- * thread count nor on which thread computes which strip. */
+ * Two threads split C into strips of whole tiles (half tiles along n where
+ * the ISA has half-wide tiles), along n when that makes each thread pack
+ * the smaller operand twice (m <= n), else along m; more threads split it
+ * into the grid of blocks that choose_grid finds cheapest (which may still
+ * be strips). Every element still sums its k products in the same order,
+ * so the bits depend neither on the thread count nor on which thread
+ * computes which block. */
+static void plan_job(gemm_job *g, vae_gemm_split split, int threads)
+{
+    int mr = g->kern->mr, nr = g->kern->nr;
+    if (tile_efficiency(g->n, g->m, mr, nr) > 1.15 * tile_efficiency(g->m, g->n, mr, nr)) {
+        vae_transpose trans_a = g->trans_a;
+        const float *a = g->a;
+        int m = g->m, lda = g->lda;
+        g->trans_a = !g->trans_b;
+        g->trans_b = !trans_a;
+        g->m = g->n;
+        g->n = m;
+        g->a = g->b;
+        g->lda = g->ldb;
+        g->b = a;
+        g->ldb = lda;
+        g->c_transposed = 1;
+    }
+    g->split_rows = split == VAE_GEMM_SPLIT_ROWS ? !g->c_transposed : g->m > g->n;
+    g->row_groups = g->col_groups = 1;
+    if (threads > 2) {
+        int row_groups, col_groups;
+        choose_grid(g, threads, &row_groups, &col_groups);
+        if (row_groups > 1 && col_groups > 1) {
+            g->row_groups = row_groups;
+            g->col_groups = col_groups;
+        } else {
+            g->split_rows = row_groups > 1;
+        }
+    }
+}
+
+void vae_gemm_split_plan(vae_transpose trans_a, vae_transpose trans_b, int m, int n, int k, int lda, int ldb,
+                         int threads, int *row_groups, int *col_groups)
+{
+    gemm_job g = {.kern = vae_kernels_active(), .trans_a = trans_a, .trans_b = trans_b, .m = m, .n = n, .k = k,
+                  .lda = lda, .ldb = ldb};
+    plan_job(&g, VAE_GEMM_SPLIT_AUTO, threads);
+    if (g.row_groups > 1 && g.col_groups > 1) {
+        *row_groups = g.row_groups;
+        *col_groups = g.col_groups;
+    } else {
+        *row_groups = g.split_rows ? threads : 1;
+        *col_groups = g.split_rows ? 1 : threads;
+    }
+}
+
 void vae_sgemm_fused(vae_transpose trans_a, vae_transpose trans_b, int m, int n, int k, float alpha,
                      const float *a, int lda, const float *b, int ldb, float beta, float *c, int ldc,
                      vae_gemm_epilogue epilogue, void *ctx, vae_gemm_split split)
@@ -319,23 +430,18 @@ void vae_sgemm_fused(vae_transpose trans_a, vae_transpose trans_b, int m, int n,
         return;
     }
     const vae_kernels *kern = vae_kernels_active();
-    int mr = kern->mr, nr = kern->nr;
-    gemm_job g = {kern, trans_a, trans_b, m, n, k, alpha, beta, a, b, lda, ldb, c, ldc, 0, 0, epilogue, ctx};
-    if (tile_efficiency(n, m, mr, nr) > 1.15 * tile_efficiency(m, n, mr, nr)) {
-        g.trans_a = !trans_b;
-        g.trans_b = !trans_a;
-        g.m = n;
-        g.n = m;
-        g.a = b;
-        g.lda = ldb;
-        g.b = a;
-        g.ldb = lda;
-        g.c_transposed = 1;
+    int mr = kern->mr;
+    gemm_job g = {.kern = kern, .trans_a = trans_a, .trans_b = trans_b, .m = m, .n = n, .k = k, .alpha = alpha,
+                  .beta = beta, .a = a, .b = b, .lda = lda, .ldb = ldb, .c = c, .ldc = ldc,
+                  .epilogue = epilogue, .epilogue_ctx = ctx};
+    int threads = vae_threads_for(2.0 * m * n * k, MIN_FLOPS_PER_THREAD);
+    plan_job(&g, split, threads);
+    if (g.row_groups > 1 && g.col_groups > 1) {
+        vae_parallel_for(g.row_groups * g.col_groups, threads, gemm_grid_blocks, &g);
+        return;
     }
-    g.split_rows = split == VAE_GEMM_SPLIT_ROWS ? !g.c_transposed : g.m > g.n;
     int unit = column_unit(kern);
     int strips = g.split_rows ? (g.m + mr - 1) / mr : (g.n + unit - 1) / unit;
-    int threads = vae_threads_for(2.0 * m * n * k, MIN_FLOPS_PER_THREAD);
     if (threads > 1 && !g.split_rows && a_in_place(kern, g.trans_a, g.lda, g.k)) {
         /* Column strips with A read in place: a strip costs the same in any
          * call (each call packs only its own columns of B), so the strips

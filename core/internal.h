@@ -41,6 +41,12 @@ void vae_sgemm_fused(vae_transpose trans_a, vae_transpose trans_b, int m, int n,
                      const float *a, int lda, const float *b, int ldb, float beta, float *c, int ldc,
                      vae_gemm_epilogue epilogue, void *ctx, vae_gemm_split split);
 
+/* For tests: the grid of blocks in which `threads` threads split this
+ * GEMM's C, in the orientation the frame computes it (a split into strips
+ * is threads x 1 or 1 x threads). */
+void vae_gemm_split_plan(vae_transpose trans_a, vae_transpose trans_b, int m, int n, int k, int lda, int ldb,
+                         int threads, int *row_groups, int *col_groups);
+
 /* Overflow-checked size arithmetic: 0 on overflow, else 1 and *out set. */
 static inline int vae_mul_size(size_t a, size_t b, size_t *out)
 {

@@ -267,6 +267,59 @@ START_TEST(test_gemm_bits_independent_of_threads)
 }
 END_TEST
 
+/* On many threads the frame may split C into a grid of blocks (rows x
+ * columns, see choose_grid in core/gemm.c): the bits must still be those of
+ * one thread, and the epilogue must still see every element once, final.
+ * The shapes are ones the planner puts on a grid at 9 or 12 threads; the
+ * test checks that it does for at least one, so that it keeps covering the
+ * grid. (Thin problems, the ones computed transposed, stay in strips.) */
+START_TEST(test_gemm_grid_split)
+{
+    select_table(_i);
+    static const int shapes[][5] = {
+        {200, 400, 64, 1, 0}, {200, 300, 48, 0, 0}, {240, 320, 40, 1, 0},
+    };
+    static const int thread_counts[] = {9, 12};
+    int grids = 0;
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+        int m = shapes[s][0], n = shapes[s][1], k = shapes[s][2], ta = shapes[s][3], tb = shapes[s][4];
+        int lda = ta ? m : k, ldb = tb ? k : n, ldc = n + 1;
+        size_t na = (size_t)m * k, nb = (size_t)k * n, nc = (size_t)m * ldc;
+        float *a = malloc(sizeof(float) * na), *b = malloc(sizeof(float) * nb);
+        float *c0 = malloc(sizeof(float) * nc), *one = malloc(sizeof(float) * nc), *many = malloc(sizeof(float) * nc);
+        int *seen = malloc(sizeof(int) * (size_t)m * n);
+        for (size_t i = 0; i < na; i++) a[i] = rand_float();
+        for (size_t i = 0; i < nb; i++) b[i] = rand_float();
+        for (size_t i = 0; i < nc; i++) c0[i] = rand_float();
+        ck_assert_int_eq(vae_set_threads(1), VAE_OK);
+        memcpy(one, c0, sizeof(float) * nc);
+        vae_sgemm(ta, tb, m, n, k, 1.0f, a, lda, b, ldb, 0.5f, one, ldc);
+        for (size_t t = 0; t < sizeof thread_counts / sizeof thread_counts[0]; t++) {
+            int threads = thread_counts[t], row_groups, col_groups;
+            int used = (int)(2.0 * m * n * k / 0.5e6) < threads ? (int)(2.0 * m * n * k / 0.5e6) : threads;
+            vae_gemm_split_plan(ta, tb, m, n, k, lda, ldb, used, &row_groups, &col_groups);
+            grids += row_groups > 1 && col_groups > 1;
+            ck_assert_int_eq(vae_set_threads(threads), VAE_OK);
+            memcpy(many, c0, sizeof(float) * nc);
+            memset(seen, 0, sizeof(int) * (size_t)m * n);
+            epilogue_check e = {n, ldc, many, one, seen, 0};
+            vae_sgemm_fused(ta, tb, m, n, k, 1.0f, a, lda, b, ldb, 0.5f, many, ldc, record_block, &e,
+                            VAE_GEMM_SPLIT_AUTO);
+            ck_assert_msg(memcmp(one, many, sizeof(float) * nc) == 0, "%s shape %d, %d threads (%dx%d): bits differ",
+                          vae_isa_name(), (int)s, threads, row_groups, col_groups);
+            ck_assert_msg(e.bad == 0, "%s shape %d, %d threads: %d elements not final or out of range",
+                          vae_isa_name(), (int)s, threads, e.bad);
+            for (size_t i = 0; i < (size_t)m * n; i++)
+                ck_assert_msg(seen[i] == 1, "%s shape %d, %d threads: element %zu handed over %d times",
+                              vae_isa_name(), (int)s, threads, i, seen[i]);
+        }
+        free(a); free(b); free(c0); free(one); free(many); free(seen);
+    }
+    ck_assert_msg(grids > 0, "%s: no shape was split into a grid: the test no longer covers it", vae_isa_name());
+    vae_set_threads(0);
+}
+END_TEST
+
 /* vae_parallel_for_chunked: every item exactly once, in calls of at most
  * `chunk` items inside [0, n); and a thread whose share is slow gets help:
  * here the second share's items take 20 ms each, so the calling thread,
@@ -385,6 +438,7 @@ Suite *vae_gemm_suite(void)
     tcase_add_loop_test(tc, test_gemm_vae_shapes, 0, 4);
     tcase_add_loop_test(tc, test_gemm_epilogue_covers_c_once, 0, 8);
     tcase_add_loop_test(tc, test_gemm_bits_independent_of_threads, 0, 4);
+    tcase_add_loop_test(tc, test_gemm_grid_split, 0, 4);
     tcase_add_test(tc, test_parallel_for_chunked);
     tcase_add_test(tc, test_parallel_for_fewer_threads);
     suite_add_tcase(s, tc);
