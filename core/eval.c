@@ -48,9 +48,8 @@
 #define EVAL_LOGW_BUDGET ((size_t)1 << 20)
 #define LOG_2PI 1.83787706640934548356065947281123527
 
-/* A chunk's element-wise work takes a thread per this many values (below
- * twice that it stays on the calling thread). */
-#define EVAL_VALUES_PER_THREAD 8192
+/* Below this many values a chunk's element-wise work stays on one thread. */
+#define EVAL_PARALLEL_MIN 16384
 
 void vae_eval_options_default(vae_eval_options *opt)
 {
@@ -146,7 +145,8 @@ static double log_mean_exp(const double *v, int n)
 
 static void run_rows(int rows, size_t values, vae_range_fn fn, void *ctx)
 {
-    vae_parallel_for(rows, vae_threads_for((double)values, EVAL_VALUES_PER_THREAD), fn, ctx);
+    if (values < EVAL_PARALLEL_MIN) vae_serial_for(rows, fn, ctx);
+    else vae_parallel_for(rows, fn, ctx);
 }
 
 /* The buffers of an evaluation, taken once. */

@@ -318,47 +318,40 @@ static void gemm_grid_blocks(void *ctx, int begin, int end)
  * fetching at once from the shared cache cost more). */
 #define OPERAND_FLOAT_FLOPS 32.0
 
-/* The grid in which `threads` threads (three or more) share C: row_groups x
- * col_groups blocks, one per thread, chosen to minimise a thread's
- * estimated time: the flops of its block (whole tiles) plus the floats of
- * A's rows and B's columns it packs (A read in place counts half). One
- * thread per row strip makes every thread pack all of B (the weight
- * gradient's x on 16 threads: 16 copies of it for 1/16 of the work each); a
- * grid shares that out. */
-static void choose_grid(const gemm_job *g, int threads, int *row_groups, int *col_groups)
+/* Whether `threads` threads (three or more) should share C as a grid of
+ * row_groups x col_groups blocks, one per thread, rather than in strips:
+ * 1, with the grid, when the best grid is clearly (10 %) cheaper than the
+ * best split into strips, by a thread's estimated time: the flops of its
+ * block (whole tiles) plus the floats of A's rows and B's columns it packs
+ * (A read in place counts half). With a strip of rows each, every thread
+ * packs all of B (the weight gradient's x on 16 threads: 16 copies of it,
+ * each for 1/16 of the work); a grid shares that out. Strips are kept
+ * otherwise: each thread's output stays whole rows or columns, and column
+ * strips with A read in place go out in chunks an idle thread can take. */
+static int choose_grid(const gemm_job *g, int threads, int *row_groups, int *col_groups)
 {
     int mr = g->kern->mr, unit = column_unit(g->kern);
     int row_units = (g->m + mr - 1) / mr, col_units = (g->n + unit - 1) / unit;
     double a_weight = a_in_place(g->kern, g->trans_a, g->lda, g->k) ? 0.5 : 1.0;
     double best_strips = -1.0, best_grid = -1.0;
-    int strips_rg = 1, grid_rg = 1, grid_cg = 1;
     for (int rg = 1; rg <= threads && rg <= row_units; rg++) {
         int cg = threads / rg < col_units ? threads / rg : col_units;
         double rows = (double)((row_units + rg - 1) / rg * mr), cols = (double)((col_units + cg - 1) / cg * unit);
         double cost = 2.0 * rows * cols + OPERAND_FLOAT_FLOPS * (a_weight * rows + cols);
         if (rg == 1 || cg == 1) {
-            if (best_strips < 0.0 || cost < best_strips) best_strips = cost, strips_rg = rg;
+            if (best_strips < 0.0 || cost < best_strips) best_strips = cost;
         } else if (best_grid < 0.0 || cost < best_grid) {
-            best_grid = cost, grid_rg = rg, grid_cg = cg;
+            best_grid = cost;
+            *row_groups = rg;
+            *col_groups = cg;
         }
     }
-    /* A grid only when clearly cheaper: strips keep each thread's part of
-     * the output in whole rows or columns, and column strips with A read in
-     * place go out in chunks that an idle thread can take over. */
-    if (best_grid >= 0.0 && best_grid < 0.9 * best_strips) {
-        *row_groups = grid_rg;
-        *col_groups = grid_cg;
-    } else {
-        *row_groups = strips_rg;
-        *col_groups = strips_rg == 1 ? threads : 1;
-    }
+    return best_grid >= 0.0 && best_grid < 0.9 * best_strips;
 }
 
-/* A GEMM takes a thread per this many flops (vae_threads_for): below
- * 1 MFLOP it runs on the calling thread, and on many cores a thin layer's
- * GEMM uses a few threads rather than all of them (each would repeat the
- * packing of the shared operand for a sliver of the work). */
-#define MIN_FLOPS_PER_THREAD 0.5e6
+/* Below this many flops a GEMM runs on the calling thread: waking the
+ * others would cost more than it saves. */
+#define PARALLEL_MIN_FLOPS 1e6
 
 /* A problem whose n is thin next to the register tile's nr (the VAE's 20-
  * and 40-wide layers against nr = 32) wastes most of each tile. Its
@@ -366,12 +359,12 @@ static void choose_grid(const gemm_job *g, int threads, int *row_groups, int *co
  * computing that and storing each tile transposed changes neither the
  * result nor the order of any sum.
  *
- * Two threads split C into strips of whole tiles (half tiles along n where
- * the ISA has half-wide tiles), along n when that makes each thread pack
- * the smaller operand twice (m <= n), else along m; more threads split it
- * into the grid of blocks that choose_grid finds cheapest (which may still
- * be strips). Every element still sums its k products in the same order,
- * so the bits depend neither on the thread count nor on which thread
+ * Threads split C into strips of whole tiles (half tiles along n where the
+ * ISA has half-wide tiles), along n when that makes each thread pack the
+ * smaller operand twice (m <= n), else along m; three or more threads may
+ * split it into a grid of blocks instead, where choose_grid finds that
+ * clearly cheaper. Every element still sums its k products in the same
+ * order, so the bits depend neither on the thread count nor on which thread
  * computes which block. */
 static void plan_job(gemm_job *g, vae_gemm_split split, int threads)
 {
@@ -391,16 +384,12 @@ static void plan_job(gemm_job *g, vae_gemm_split split, int threads)
         g->c_transposed = 1;
     }
     g->split_rows = split == VAE_GEMM_SPLIT_ROWS ? !g->c_transposed : g->m > g->n;
-    g->row_groups = g->col_groups = 1;
-    if (threads > 2) {
-        int row_groups, col_groups;
-        choose_grid(g, threads, &row_groups, &col_groups);
-        if (row_groups > 1 && col_groups > 1) {
-            g->row_groups = row_groups;
-            g->col_groups = col_groups;
-        } else {
-            g->split_rows = row_groups > 1;
-        }
+    int row_groups = 1, col_groups = 1;
+    if (threads > 2 && choose_grid(g, threads, &row_groups, &col_groups)) {
+        g->row_groups = row_groups;
+        g->col_groups = col_groups;
+    } else {
+        g->row_groups = g->col_groups = 1;
     }
 }
 
@@ -434,22 +423,21 @@ void vae_sgemm_fused(vae_transpose trans_a, vae_transpose trans_b, int m, int n,
     gemm_job g = {.kern = kern, .trans_a = trans_a, .trans_b = trans_b, .m = m, .n = n, .k = k, .alpha = alpha,
                   .beta = beta, .a = a, .b = b, .lda = lda, .ldb = ldb, .c = c, .ldc = ldc,
                   .epilogue = epilogue, .epilogue_ctx = ctx};
-    int threads = vae_threads_for(2.0 * m * n * k, MIN_FLOPS_PER_THREAD);
+    int threads = 2.0 * m * n * k < PARALLEL_MIN_FLOPS ? 1 : vae_get_threads();
     plan_job(&g, split, threads);
-    if (g.row_groups > 1 && g.col_groups > 1) {
-        vae_parallel_for(g.row_groups * g.col_groups, threads, gemm_grid_blocks, &g);
-        return;
-    }
     int unit = column_unit(kern);
     int strips = g.split_rows ? (g.m + mr - 1) / mr : (g.n + unit - 1) / unit;
-    if (threads > 1 && !g.split_rows && a_in_place(kern, g.trans_a, g.lda, g.k)) {
+    if (threads == 1) {
+        vae_serial_for(strips, gemm_strips, &g);
+    } else if (g.row_groups > 1 && g.col_groups > 1) {
+        vae_parallel_for(g.row_groups * g.col_groups, gemm_grid_blocks, &g);
+    } else if (!g.split_rows && a_in_place(kern, g.trans_a, g.lda, g.k)) {
         /* Column strips with A read in place: a strip costs the same in any
          * call (each call packs only its own columns of B), so the strips
          * can go out in chunks of whole tiles. */
-        vae_parallel_for_chunked(strips, threads, vae_chunk_size(strips, threads, kern->nr / unit), gemm_strips,
-                                 &g);
+        vae_parallel_for_chunked(strips, vae_chunk_size(strips, kern->nr / unit), gemm_strips, &g);
     } else {
-        vae_parallel_for(strips, threads, gemm_strips, &g);
+        vae_parallel_for(strips, gemm_strips, &g);
     }
 }
 

@@ -290,22 +290,22 @@ double vae_seconds_now(void)
 
 /* Each element-wise kernel runs over shares of its rows (bias_grad over
  * shares of its columns, Adam over shares of the parameters), so every
- * output is computed by exactly one thread, as it would be by one. A job
- * takes a thread per MIN_VALUES_PER_THREAD values: below twice that it
- * stays on the calling thread. */
-#define MIN_VALUES_PER_THREAD 8192
+ * output is computed by exactly one thread, as it would be by one. Below
+ * PARALLEL_MIN_VALUES values the work stays on the calling thread. */
+#define PARALLEL_MIN_VALUES 16384
 
 static void run_split(int items, size_t values, vae_range_fn fn, void *ctx)
 {
-    vae_parallel_for(items, vae_threads_for((double)values, MIN_VALUES_PER_THREAD), fn, ctx);
+    if (values < PARALLEL_MIN_VALUES) vae_serial_for(items, fn, ctx);
+    else vae_parallel_for(items, fn, ctx);
 }
 
 /* run_split for rows that cost the same wherever they run: handed out in
  * chunks (see vae_parallel_for_chunked). */
 static void run_rows(int rows, size_t values, vae_range_fn fn, void *ctx)
 {
-    int threads = vae_threads_for((double)values, MIN_VALUES_PER_THREAD);
-    vae_parallel_for_chunked(rows, threads, vae_chunk_size(rows, threads, 1), fn, ctx);
+    if (values < PARALLEL_MIN_VALUES) vae_serial_for(rows, fn, ctx);
+    else vae_parallel_for_chunked(rows, vae_chunk_size(rows, 1), fn, ctx);
 }
 
 typedef struct reparam_job {

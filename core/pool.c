@@ -1,15 +1,13 @@
 /* pool.c - one persistent pthread pool for the whole engine; no OpenMP.
  *
- * vae_parallel_for(n, threads, fn, ctx) splits 0..n-1 into one contiguous
- * range per thread taking part, the same split for the same n and count, and
- * runs range 0 on the calling thread (worker 0) while the pool's workers run
- * the others. A job takes part of the pool when it is too small to share
- * with all of it (vae_threads_for): the others only acknowledge it.
+ * vae_parallel_for(n, fn, ctx) splits 0..n-1 into one contiguous range per
+ * thread, the same split for the same n and thread count, and runs range 0 on
+ * the calling thread (worker 0) while the pool's workers run the others.
  * Work is always split by output rows, columns or tiles, never across a sum,
  * so results do not depend on the thread count, nor on which thread computes
  * which item.
  *
- * vae_parallel_for_chunked(n, threads, chunk, fn, ctx) starts from the same ranges but
+ * vae_parallel_for_chunked(n, chunk, fn, ctx) starts from the same ranges but
  * hands them out chunk items at a time, and a thread that has finished its
  * own range takes the chunks still waiting in the others' ranges. On a
  * shared machine the host stops a thread now and then (on the 2-core VM this
@@ -80,7 +78,6 @@ void vae_fp_restore(unsigned saved)
 
 typedef struct pool {
     int n_threads; /* workers including the caller */
-    int n_active;  /* the workers taking part in the job: 0..n_active-1 */
     pthread_t threads[MAX_THREADS];
 
     /* The job: published by bumping generation. */
@@ -131,7 +128,7 @@ static void share(int n, int threads, int worker, int *begin, int *end)
 static void take_chunks(pool *p, int owner)
 {
     int unused, end;
-    share(p->n_items, p->n_active, owner, &unused, &end);
+    share(p->n_items, p->n_threads, owner, &unused, &end);
     for (;;) {
         int i = atomic_fetch_add_explicit(&p->cursor[owner].next, p->chunk, memory_order_relaxed);
         if (i >= end) return;
@@ -141,14 +138,13 @@ static void take_chunks(pool *p, int owner)
 
 static void run_share(pool *p, int worker)
 {
-    if (worker >= p->n_active) return; /* sitting this job out */
     if (p->chunk > 0) {
         /* Its own share first, then what is left of the others'. */
-        for (int t = 0; t < p->n_active; t++) take_chunks(p, (worker + t) % p->n_active);
+        for (int t = 0; t < p->n_threads; t++) take_chunks(p, (worker + t) % p->n_threads);
         return;
     }
     int begin, end;
-    share(p->n_items, p->n_active, worker, &begin, &end);
+    share(p->n_items, p->n_threads, worker, &begin, &end);
     if (begin < end) p->fn(p->ctx, begin, end);
 }
 
@@ -281,57 +277,64 @@ int vae_get_threads(void)
     return the_pool.n_threads;
 }
 
-int vae_threads_for(double work, double min_per_thread)
+void vae_serial_for(int n_items, vae_range_fn fn, void *ctx)
 {
-    int pool_threads = vae_get_threads();
-    if (!(min_per_thread > 0.0)) return pool_threads;
-    double worth = work / min_per_thread;
-    return worth < 1.0 ? 1 : worth >= pool_threads ? pool_threads : (int)worth;
+    if (n_items <= 0) return;
+    unsigned fp = vae_fp_flush_denormals();
+    fn(ctx, 0, n_items);
+    vae_fp_restore(fp);
 }
 
-static void parallel_run(int n_items, int threads, int chunk, vae_range_fn fn, void *ctx);
+static void parallel_run(int n_items, int chunk, vae_range_fn fn, void *ctx);
 
-void vae_parallel_for(int n_items, int threads, vae_range_fn fn, void *ctx)
-{
-    parallel_run(n_items, threads, 0, fn, ctx);
-}
+void vae_parallel_for(int n_items, vae_range_fn fn, void *ctx) { parallel_run(n_items, 0, fn, ctx); }
 
-void vae_parallel_for_chunked(int n_items, int threads, int chunk, vae_range_fn fn, void *ctx)
+void vae_parallel_for_chunked(int n_items, int chunk, vae_range_fn fn, void *ctx)
 {
-    parallel_run(n_items, threads, chunk > 0 ? chunk : 1, fn, ctx);
+    parallel_run(n_items, chunk > 0 ? chunk : 1, fn, ctx);
 }
 
 /* Chunks of about a quarter of a share: small enough for the others to take
  * over a stopped thread's work, large enough to keep calls few. */
 #define CHUNKS_PER_SHARE 4
 
-int vae_chunk_size(int n_items, int threads, int unit)
+int vae_chunk_size(int n_items, int unit)
 {
     if (unit < 1) unit = 1;
-    if (threads < 1) threads = 1;
-    int chunk = n_items / (CHUNKS_PER_SHARE * threads) / unit * unit;
+    int chunk = n_items / (CHUNKS_PER_SHARE * vae_get_threads()) / unit * unit;
     return chunk > unit ? chunk : unit;
 }
 
-/* Publishes the job to the workers, runs worker 0's part on the calling
- * thread and waits for the others. Called with job_mutex held. */
-static void run_job(pool *p, int n_items, int active, int chunk, vae_range_fn fn, void *ctx)
+static void parallel_run(int n_items, int chunk, vae_range_fn fn, void *ctx)
 {
+    if (n_items <= 0) return;
+    pthread_once(&default_once, start_default_pool);
+    if (threads_after_fork > 1 && !inside_job) {
+        int n = threads_after_fork;
+        threads_after_fork = 0;
+        vae_set_threads(n);
+    }
+    unsigned fp = vae_fp_flush_denormals();
+    if (inside_job || the_pool.n_threads == 1 || n_items == 1) {
+        fn(ctx, 0, n_items);
+        vae_fp_restore(fp);
+        return;
+    }
+    pthread_mutex_lock(&job_mutex);
+    pool *p = &the_pool;
     p->fn = fn;
     p->ctx = ctx;
     p->n_items = n_items;
-    p->n_active = active;
     p->chunk = chunk;
     if (chunk)
-        for (int t = 0; t < active; t++) {
+        for (int t = 0; t < p->n_threads; t++) {
             int begin, end;
-            share(n_items, active, t, &begin, &end);
+            share(n_items, p->n_threads, t, &begin, &end);
             atomic_store_explicit(&p->cursor[t].next, begin, memory_order_relaxed);
         }
-    /* Every worker acknowledges every job, those sitting it out too: a
-     * worker then never mistakes the next job for the one it skipped. */
     atomic_store(&p->pending, p->n_threads - 1);
-    atomic_fetch_add_explicit(&p->generation, 1, memory_order_seq_cst);
+    unsigned gen = atomic_fetch_add_explicit(&p->generation, 1, memory_order_seq_cst) + 1;
+    (void)gen;
     if (atomic_load(&p->sleepers) > 0) {
         pthread_mutex_lock(&p->mutex);
         pthread_cond_broadcast(&p->wake);
@@ -354,32 +357,6 @@ static void run_job(pool *p, int n_items, int active, int chunk, vae_range_fn fn
             }
         }
     }
-}
-
-static void parallel_run(int n_items, int threads, int chunk, vae_range_fn fn, void *ctx)
-{
-    if (n_items <= 0) return;
-    pthread_once(&default_once, start_default_pool);
-    if (threads_after_fork > 1 && !inside_job) {
-        int n = threads_after_fork;
-        threads_after_fork = 0;
-        vae_set_threads(n);
-    }
-    unsigned fp = vae_fp_flush_denormals();
-    /* Threads taking part: no more than asked for, than there are items, or
-     * (checked under the lock) than the pool has. */
-    int active = threads < n_items ? threads : n_items;
-    if (!inside_job && active > 1) {
-        pthread_mutex_lock(&job_mutex);
-        if (active > the_pool.n_threads) active = the_pool.n_threads;
-        if (active > 1) {
-            run_job(&the_pool, n_items, active, chunk, fn, ctx);
-            pthread_mutex_unlock(&job_mutex);
-            vae_fp_restore(fp);
-            return;
-        }
-        pthread_mutex_unlock(&job_mutex);
-    }
-    fn(ctx, 0, n_items);
+    pthread_mutex_unlock(&job_mutex);
     vae_fp_restore(fp);
 }

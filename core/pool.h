@@ -5,30 +5,25 @@
 
 #include "internal.h"
 
-/* How many threads work of this size is worth: one per min_per_thread units
- * of it (flops, values), at least 1 and at most the pool's count. Splitting
- * a small job between many threads costs more in wake-ups, repeated packing
- * and cache traffic than it saves. */
-int vae_threads_for(double work, double min_per_thread);
-
 /* Runs fn(ctx, begin, end) over contiguous shares of 0..n_items-1, one per
- * thread taking part (at most `threads`: 1 runs it all on the calling
- * thread), the calling thread taking the first; returns when all are done.
- * Every call runs with denormals flushed to zero. Calls from inside a job
- * run inline. */
+ * thread, the calling thread taking the first; returns when all are done.
+ * Calls from inside a job run inline. */
 typedef void (*vae_range_fn)(void *ctx, int begin, int end);
-void vae_parallel_for(int n_items, int threads, vae_range_fn fn, void *ctx);
+void vae_parallel_for(int n_items, vae_range_fn fn, void *ctx);
 
 /* The same, but each share is handed out chunk items at a time and a thread
  * that has finished its own share takes the chunks left in the others'. For
  * work whose items cost the same wherever they run (no packing repeated per
  * call): the results stay the same, only who computes what changes. */
-void vae_parallel_for_chunked(int n_items, int threads, int chunk, vae_range_fn fn, void *ctx);
+void vae_parallel_for_chunked(int n_items, int chunk, vae_range_fn fn, void *ctx);
 
-/* The chunk the engine uses for n_items on `threads` threads: about a
- * quarter of a thread's share, a whole number of `unit` items (at least one
- * unit). */
-int vae_chunk_size(int n_items, int threads, int unit);
+/* The chunk the engine uses for n_items: about a quarter of a thread's
+ * share, a whole number of `unit` items (at least one unit). */
+int vae_chunk_size(int n_items, int unit);
+
+/* The same on the calling thread alone (with the same floating-point mode),
+ * for work too small to share. */
+void vae_serial_for(int n_items, vae_range_fn fn, void *ctx);
 
 /* Flushes denormals to zero on this thread; returns the mode to restore. */
 unsigned vae_fp_flush_denormals(void);

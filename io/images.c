@@ -54,13 +54,12 @@ static void gather_rows(void *ctx, int r0, int r1)
 
 /* See vae.h. A batch is shared between the threads by rows, in chunks
  * (each row is written by one thread, so the result is the same for any
- * count and any split), a thread per 8192 values: a small one stays on the
- * calling thread. */
+ * count and any split); a small one stays on the calling thread. */
 void vae_images_gather_float(const vae_images *im, const uint32_t *index, int n, float *out)
 {
     gather_job g = {im, index, image_values(im), out};
-    int threads = vae_threads_for((double)n * g.D, 8192);
-    vae_parallel_for_chunked(n, threads, vae_chunk_size(n, threads, 1), gather_rows, &g);
+    if ((size_t)n * g.D < 16384) vae_serial_for(n, gather_rows, &g);
+    else vae_parallel_for_chunked(n, vae_chunk_size(n, 1), gather_rows, &g);
 }
 
 /* Replaces dst's pixels by values (dst holds capacity images of room). */

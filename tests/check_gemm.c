@@ -296,8 +296,7 @@ START_TEST(test_gemm_grid_split)
         vae_sgemm(ta, tb, m, n, k, 1.0f, a, lda, b, ldb, 0.5f, one, ldc);
         for (size_t t = 0; t < sizeof thread_counts / sizeof thread_counts[0]; t++) {
             int threads = thread_counts[t], row_groups, col_groups;
-            int used = (int)(2.0 * m * n * k / 0.5e6) < threads ? (int)(2.0 * m * n * k / 0.5e6) : threads;
-            vae_gemm_split_plan(ta, tb, m, n, k, lda, ldb, used, &row_groups, &col_groups);
+            vae_gemm_split_plan(ta, tb, m, n, k, lda, ldb, threads, &row_groups, &col_groups);
             grids += row_groups > 1 && col_groups > 1;
             ck_assert_int_eq(vae_set_threads(threads), VAE_OK);
             memcpy(many, c0, sizeof(float) * nc);
@@ -353,7 +352,7 @@ START_TEST(test_parallel_for_chunked)
         for (size_t i = 0; i < sizeof ns / sizeof ns[0]; i++)
             for (size_t j = 0; j < sizeof chunks / sizeof chunks[0]; j++) {
                 chunk_check c = {.n = ns[i], .chunk = chunks[j], .seen = calloc((size_t)ns[i], sizeof(int))};
-                vae_parallel_for_chunked(c.n, threads[t], c.chunk, visit_chunk, &c);
+                vae_parallel_for_chunked(c.n, c.chunk, visit_chunk, &c);
                 int bad = atomic_load(&c.bad);
                 ck_assert_msg(bad == 0, "%d threads, n %d, chunk %d: %d calls outside [0, n) or over a chunk",
                               threads[t], c.n, c.chunk, bad);
@@ -365,60 +364,10 @@ START_TEST(test_parallel_for_chunked)
     }
     ck_assert_int_eq(vae_set_threads(2), VAE_OK);
     chunk_check c = {.n = 8, .chunk = 1, .slow_from = 4, .seen = calloc(8, sizeof(int)), .caller = pthread_self()};
-    vae_parallel_for_chunked(c.n, 2, c.chunk, visit_chunk, &c);
+    vae_parallel_for_chunked(c.n, c.chunk, visit_chunk, &c);
     for (int k = 0; k < c.n; k++) ck_assert_int_eq(c.seen[k], 1);
     ck_assert_msg(atomic_load(&c.caller_took_slow) > 0, "the caller took none of the slow share's items");
     free(c.seen);
-    vae_set_threads(0);
-}
-END_TEST
-
-/* A job given fewer threads than the pool has: every item exactly once,
- * on at most that many threads (each call notes its thread), with fixed
- * shares and with chunks; and vae_threads_for's arithmetic. */
-typedef struct capped_check {
-    int n;
-    int *seen;
-    pthread_mutex_t lock;
-    pthread_t ran_on[16];
-    int n_ran_on;
-} capped_check;
-
-static void visit_capped(void *ctx, int begin, int end)
-{
-    capped_check *c = ctx;
-    pthread_mutex_lock(&c->lock);
-    int known = 0;
-    for (int i = 0; i < c->n_ran_on; i++) known |= pthread_equal(c->ran_on[i], pthread_self());
-    if (!known && c->n_ran_on < 16) c->ran_on[c->n_ran_on++] = pthread_self();
-    for (int i = begin; i < end; i++) c->seen[i]++;
-    pthread_mutex_unlock(&c->lock);
-    struct timespec us200 = {0, 200000}; /* long enough for every taker to show */
-    nanosleep(&us200, NULL);
-}
-
-START_TEST(test_parallel_for_fewer_threads)
-{
-    ck_assert_int_eq(vae_set_threads(8), VAE_OK);
-    ck_assert_int_eq(vae_threads_for(0.0, 100.0), 1);
-    ck_assert_int_eq(vae_threads_for(199.0, 100.0), 1);
-    ck_assert_int_eq(vae_threads_for(300.0, 100.0), 3);
-    ck_assert_int_eq(vae_threads_for(1e9, 100.0), 8);
-    for (int chunked = 0; chunked < 2; chunked++)
-        for (int threads = 1; threads <= 9; threads++) {
-            capped_check c = {.n = 64, .seen = calloc(64, sizeof(int))};
-            pthread_mutex_init(&c.lock, NULL);
-            if (chunked) vae_parallel_for_chunked(c.n, threads, 2, visit_capped, &c);
-            else vae_parallel_for(c.n, threads, visit_capped, &c);
-            int most = threads < 8 ? threads : 8;
-            ck_assert_msg(c.n_ran_on >= 1 && c.n_ran_on <= most, "%s, %d threads asked: ran on %d",
-                          chunked ? "chunked" : "fixed shares", threads, c.n_ran_on);
-            if (!chunked) /* fixed shares: each taking part runs its own */
-                ck_assert_int_eq(c.n_ran_on, most);
-            for (int k = 0; k < c.n; k++) ck_assert_int_eq(c.seen[k], 1);
-            pthread_mutex_destroy(&c.lock);
-            free(c.seen);
-        }
     vae_set_threads(0);
 }
 END_TEST
@@ -440,7 +389,6 @@ Suite *vae_gemm_suite(void)
     tcase_add_loop_test(tc, test_gemm_bits_independent_of_threads, 0, 4);
     tcase_add_loop_test(tc, test_gemm_grid_split, 0, 4);
     tcase_add_test(tc, test_parallel_for_chunked);
-    tcase_add_test(tc, test_parallel_for_fewer_threads);
     suite_add_tcase(s, tc);
     return s;
 }
