@@ -385,11 +385,10 @@ static void plan_job(gemm_job *g, vae_gemm_split split, int threads)
     }
     g->split_rows = split == VAE_GEMM_SPLIT_ROWS ? !g->c_transposed : g->m > g->n;
     int row_groups = 1, col_groups = 1;
+    g->row_groups = g->col_groups = 1;
     if (threads > 2 && choose_grid(g, threads, &row_groups, &col_groups)) {
         g->row_groups = row_groups;
         g->col_groups = col_groups;
-    } else {
-        g->row_groups = g->col_groups = 1;
     }
 }
 
