@@ -172,8 +172,12 @@ typedef struct gemm_job {
     int lda, ldb;
     float *c;
     int ldc, c_transposed;
-    int split_rows; /* 1D split: 1, items are mr-row strips of C; 0, column strips */
-    int row_groups, col_groups; /* 2D split (both > 1): items are blocks */
+    /* How the threads split it (plan_job): C in row_units strips of mr rows
+     * and col_units strips of column_unit() columns; items are row strips
+     * (split_rows), column strips, or, when row_groups and col_groups are
+     * both over 1, the blocks of that grid of groups of strips. */
+    int row_units, col_units, split_rows, row_groups, col_groups;
+    int a_in_place; /* every k block reads A in place (a_in_place()) */
     vae_gemm_epilogue epilogue; /* may be NULL */
     void *epilogue_ctx;
 } gemm_job;
@@ -289,25 +293,17 @@ static void gemm_strips(void *ctx, int begin, int end)
     else gemm_block(g, 0, g->m, begin * unit, end * unit);
 }
 
-/* Group `group` of `groups` near-equal contiguous groups of `units` units. */
-static void group_range(int units, int groups, int group, int *begin, int *end)
-{
-    *begin = (int)((long long)units * group / groups);
-    *end = (int)((long long)units * (group + 1) / groups);
-}
-
 /* 2D split: blocks [begin, end) of the row_groups x col_groups grid, block
- * i being row group i / col_groups and column group i % col_groups (in
- * mr-row strips and column units). */
+ * i being row group i / col_groups and column group i % col_groups (shares
+ * of the row and column strips, as vae_share splits items). */
 static void gemm_grid_blocks(void *ctx, int begin, int end)
 {
     const gemm_job *g = ctx;
     int mr = g->kern->mr, unit = column_unit(g->kern);
-    int row_units = (g->m + mr - 1) / mr, col_units = (g->n + unit - 1) / unit;
     for (int i = begin; i < end; i++) {
         int r0, r1, c0, c1;
-        group_range(row_units, g->row_groups, i / g->col_groups, &r0, &r1);
-        group_range(col_units, g->col_groups, i % g->col_groups, &c0, &c1);
+        vae_share(g->row_units, g->row_groups, i / g->col_groups, &r0, &r1);
+        vae_share(g->col_units, g->col_groups, i % g->col_groups, &c0, &c1);
         gemm_block(g, r0 * mr, r1 * mr, c0 * unit, c1 * unit);
     }
 }
@@ -318,35 +314,38 @@ static void gemm_grid_blocks(void *ctx, int begin, int end)
  * fetching at once from the shared cache cost more). */
 #define OPERAND_FLOAT_FLOPS 32.0
 
-/* Whether `threads` threads (three or more) should share C as a grid of
- * row_groups x col_groups blocks, one per thread, rather than in strips:
- * 1, with the grid, when the best grid is clearly (10 %) cheaper than the
- * best split into strips, by a thread's estimated time: the flops of its
- * block (whole tiles) plus the floats of A's rows and B's columns it packs
- * (A read in place counts half). With a strip of rows each, every thread
+/* Sets g->row_groups x g->col_groups to the grid in which `threads` threads
+ * (three or more) share C, one block each, when the best grid is clearly
+ * (10 %) cheaper than the best split into strips, by a thread's estimated
+ * time: the flops of its block (whole tiles) plus the floats of A's rows and
+ * B's columns it packs (A read in place counts half). With a strip of rows each, every thread
  * packs all of B (the weight gradient's x on 16 threads: 16 copies of it,
  * each for 1/16 of the work); a grid shares that out. Strips are kept
  * otherwise: each thread's output stays whole rows or columns, and column
  * strips with A read in place go out in chunks an idle thread can take. */
-static int choose_grid(const gemm_job *g, int threads, int *row_groups, int *col_groups)
+static void choose_grid(gemm_job *g, int threads)
 {
     int mr = g->kern->mr, unit = column_unit(g->kern);
-    int row_units = (g->m + mr - 1) / mr, col_units = (g->n + unit - 1) / unit;
-    double a_weight = a_in_place(g->kern, g->trans_a, g->lda, g->k) ? 0.5 : 1.0;
+    double a_weight = g->a_in_place ? 0.5 : 1.0;
     double best_strips = -1.0, best_grid = -1.0;
-    for (int rg = 1; rg <= threads && rg <= row_units; rg++) {
-        int cg = threads / rg < col_units ? threads / rg : col_units;
-        double rows = (double)((row_units + rg - 1) / rg * mr), cols = (double)((col_units + cg - 1) / cg * unit);
+    int grid_rows = 1, grid_cols = 1;
+    for (int rg = 1; rg <= threads && rg <= g->row_units; rg++) {
+        int cg = threads / rg < g->col_units ? threads / rg : g->col_units;
+        double rows = (double)((g->row_units + rg - 1) / rg * mr);
+        double cols = (double)((g->col_units + cg - 1) / cg * unit);
         double cost = 2.0 * rows * cols + OPERAND_FLOAT_FLOPS * (a_weight * rows + cols);
         if (rg == 1 || cg == 1) {
             if (best_strips < 0.0 || cost < best_strips) best_strips = cost;
         } else if (best_grid < 0.0 || cost < best_grid) {
             best_grid = cost;
-            *row_groups = rg;
-            *col_groups = cg;
+            grid_rows = rg;
+            grid_cols = cg;
         }
     }
-    return best_grid >= 0.0 && best_grid < 0.9 * best_strips;
+    if (best_grid >= 0.0 && best_grid < 0.9 * best_strips) {
+        g->row_groups = grid_rows;
+        g->col_groups = grid_cols;
+    }
 }
 
 /* Below this many flops a GEMM runs on the calling thread: waking the
@@ -383,13 +382,13 @@ static void plan_job(gemm_job *g, vae_gemm_split split, int threads)
         g->ldb = lda;
         g->c_transposed = 1;
     }
+    int unit = column_unit(g->kern);
+    g->row_units = (g->m + mr - 1) / mr;
+    g->col_units = (g->n + unit - 1) / unit;
+    g->a_in_place = a_in_place(g->kern, g->trans_a, g->lda, g->k);
     g->split_rows = split == VAE_GEMM_SPLIT_ROWS ? !g->c_transposed : g->m > g->n;
-    int row_groups = 1, col_groups = 1;
     g->row_groups = g->col_groups = 1;
-    if (threads > 2 && choose_grid(g, threads, &row_groups, &col_groups)) {
-        g->row_groups = row_groups;
-        g->col_groups = col_groups;
-    }
+    if (threads > 2) choose_grid(g, threads);
 }
 
 void vae_gemm_split_plan(vae_transpose trans_a, vae_transpose trans_b, int m, int n, int k, int lda, int ldb,
@@ -418,23 +417,21 @@ void vae_sgemm_fused(vae_transpose trans_a, vae_transpose trans_b, int m, int n,
         return;
     }
     const vae_kernels *kern = vae_kernels_active();
-    int mr = kern->mr;
     gemm_job g = {.kern = kern, .trans_a = trans_a, .trans_b = trans_b, .m = m, .n = n, .k = k, .alpha = alpha,
                   .beta = beta, .a = a, .b = b, .lda = lda, .ldb = ldb, .c = c, .ldc = ldc,
                   .epilogue = epilogue, .epilogue_ctx = ctx};
     int threads = 2.0 * m * n * k < PARALLEL_MIN_FLOPS ? 1 : vae_get_threads();
     plan_job(&g, split, threads);
-    int unit = column_unit(kern);
-    int strips = g.split_rows ? (g.m + mr - 1) / mr : (g.n + unit - 1) / unit;
+    int strips = g.split_rows ? g.row_units : g.col_units;
     if (threads == 1) {
         vae_serial_for(strips, gemm_strips, &g);
     } else if (g.row_groups > 1 && g.col_groups > 1) {
         vae_parallel_for(g.row_groups * g.col_groups, gemm_grid_blocks, &g);
-    } else if (!g.split_rows && a_in_place(kern, g.trans_a, g.lda, g.k)) {
+    } else if (!g.split_rows && g.a_in_place) {
         /* Column strips with A read in place: a strip costs the same in any
          * call (each call packs only its own columns of B), so the strips
          * can go out in chunks of whole tiles. */
-        vae_parallel_for_chunked(strips, vae_chunk_size(strips, kern->nr / unit), gemm_strips, &g);
+        vae_parallel_for_chunked(strips, vae_chunk_size(strips, kern->nr / column_unit(kern)), gemm_strips, &g);
     } else {
         vae_parallel_for(strips, gemm_strips, &g);
     }

@@ -116,19 +116,17 @@ static double seconds_now(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-/* The worker's share of n items: [begin, end), contiguous, sizes differing
- * by at most one, the same for the same (n, threads). */
-static void share(int n, int threads, int worker, int *begin, int *end)
+void vae_share(int n, int parts, int part, int *begin, int *end)
 {
-    *begin = (int)((long long)n * worker / threads);
-    *end = (int)((long long)n * (worker + 1) / threads);
+    *begin = (int)((long long)n * part / parts);
+    *end = (int)((long long)n * (part + 1) / parts);
 }
 
 /* Takes chunks from share `owner` until none is left. */
 static void take_chunks(pool *p, int owner)
 {
     int unused, end;
-    share(p->n_items, p->n_threads, owner, &unused, &end);
+    vae_share(p->n_items, p->n_threads, owner, &unused, &end);
     for (;;) {
         int i = atomic_fetch_add_explicit(&p->cursor[owner].next, p->chunk, memory_order_relaxed);
         if (i >= end) return;
@@ -144,7 +142,7 @@ static void run_share(pool *p, int worker)
         return;
     }
     int begin, end;
-    share(p->n_items, p->n_threads, worker, &begin, &end);
+    vae_share(p->n_items, p->n_threads, worker, &begin, &end);
     if (begin < end) p->fn(p->ctx, begin, end);
 }
 
@@ -329,7 +327,7 @@ static void parallel_run(int n_items, int chunk, vae_range_fn fn, void *ctx)
     if (chunk)
         for (int t = 0; t < p->n_threads; t++) {
             int begin, end;
-            share(n_items, p->n_threads, t, &begin, &end);
+            vae_share(n_items, p->n_threads, t, &begin, &end);
             atomic_store_explicit(&p->cursor[t].next, begin, memory_order_relaxed);
         }
     atomic_store(&p->pending, p->n_threads - 1);

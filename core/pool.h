@@ -5,6 +5,11 @@
 
 #include "internal.h"
 
+/* Part `part` of `parts` shares of n items: [begin, end), contiguous, sizes
+ * differing by at most one, the same for the same (n, parts). The split of
+ * every parallel_for, and of a GEMM's grid of blocks. */
+void vae_share(int n, int parts, int part, int *begin, int *end);
+
 /* Runs fn(ctx, begin, end) over contiguous shares of 0..n_items-1, one per
  * thread, the calling thread taking the first; returns when all are done.
  * Calls from inside a job run inline. */
