@@ -46,10 +46,36 @@ typedef struct gather_job {
     float *out;
 } gather_job;
 
+/* How many rows ahead gather_rows asks for an image's cache lines. The rows
+ * of a shuffled batch lie anywhere in the set, so the hardware prefetcher
+ * cannot guess the next one; asking a few rows ahead keeps several misses in
+ * flight instead of one (full Fashion-MNIST, one thread, the gather alone:
+ * 28 -> 9 us per batch of 128; in training, 2.7 -> 1.9 % of the time). */
+#define GATHER_PREFETCH_ROWS 8
+
+/* Asks for image i's values to be brought into the cache (a hint). */
+static void prefetch_image(const vae_images *im, size_t i, size_t D)
+{
+#if defined(__GNUC__)
+    /* Two loops, not one over a pointer chosen by ?:, which gcc 12 at -O1
+     * and above compiles to no prefetch at all. */
+    if (im->values)
+        for (size_t c = 0; c < D; c += 64 / sizeof(float)) __builtin_prefetch(im->values + i * D + c);
+    else
+        for (size_t c = 0; c < D; c += 64) __builtin_prefetch(im->pixels + i * D + c);
+#else
+    (void)im, (void)i, (void)D;
+#endif
+}
+
 static void gather_rows(void *ctx, int r0, int r1)
 {
     const gather_job *g = ctx;
-    for (int r = r0; r < r1; r++) image_to_float(g->im, g->index[r], g->D, g->out + (size_t)r * g->D);
+    for (int r = r0; r < r1 && r < r0 + GATHER_PREFETCH_ROWS; r++) prefetch_image(g->im, g->index[r], g->D);
+    for (int r = r0; r < r1; r++) {
+        if (r + GATHER_PREFETCH_ROWS < r1) prefetch_image(g->im, g->index[r + GATHER_PREFETCH_ROWS], g->D);
+        image_to_float(g->im, g->index[r], g->D, g->out + (size_t)r * g->D);
+    }
 }
 
 /* See vae.h. A batch is shared between the threads by rows, in chunks
