@@ -68,7 +68,11 @@ int main(int argc, char **argv)
         else if (strcmp(argv[i], "--min") == 0) use_min = 1;
         else if (strcmp(argv[i], "--json") == 0) json = 1;
         else if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc) threads = atoi(argv[++i]);
-        else {
+        else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            printf("usage: bench/gemm [--threads N] [--quick] [--min] [--json]\n");
+            return 0;
+        } else {
+            fprintf(stderr, "bench/gemm: unknown option or missing value: %s\n", argv[i]);
             fprintf(stderr, "usage: bench/gemm [--threads N] [--quick] [--min] [--json]\n");
             return 2;
         }

@@ -329,7 +329,11 @@ int main(int argc, char **argv)
         if (strcmp(argv[i], "--quick") == 0) target_seconds = 0.05;
         else if (strcmp(argv[i], "--min") == 0) use_min = 1;
         else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc) only = argv[++i];
-        else {
+        else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            printf("usage: bench/kernels [--quick] [--min] [--only TEXT]\n");
+            return 0;
+        } else {
+            fprintf(stderr, "bench/kernels: unknown option or missing value: %s\n", argv[i]);
             fprintf(stderr, "usage: bench/kernels [--quick] [--min] [--only TEXT]\n");
             return 2;
         }

@@ -157,13 +157,19 @@ int main(int argc, char **argv)
                                                                             : "data";
     const char *thread_list = "1,2";
     int epochs = 3, batch = 128;
-    for (int i = 1; i + 1 < argc; i += 2) {
-        if (strcmp(argv[i], "--data") == 0) data = argv[i + 1];
-        else if (strcmp(argv[i], "--epochs") == 0) epochs = atoi(argv[i + 1]);
-        else if (strcmp(argv[i], "--batch") == 0) batch = atoi(argv[i + 1]);
-        else if (strcmp(argv[i], "--threads") == 0) thread_list = argv[i + 1];
+    static const char usage[] = "usage: bench/train [--data DIR] [--epochs N] [--batch B] [--threads 1,2]\n";
+    for (int i = 1; i < argc; i += 2) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            fputs(usage, stdout);
+            return 0;
+        }
+        const char *value = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(argv[i], "--data") == 0 && value) data = value;
+        else if (strcmp(argv[i], "--epochs") == 0 && value) epochs = atoi(value);
+        else if (strcmp(argv[i], "--batch") == 0 && value) batch = atoi(value);
+        else if (strcmp(argv[i], "--threads") == 0 && value) thread_list = value;
         else {
-            fprintf(stderr, "usage: bench/train [--data DIR] [--epochs N] [--batch B] [--threads 1,2]\n");
+            fprintf(stderr, "bench/train: unknown option or missing value: %s\n%s", argv[i], usage);
             return 2;
         }
     }
