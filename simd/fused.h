@@ -74,16 +74,36 @@ FUSED_INLINE vf activate(vf v, int act)
     return v;
 }
 
-/* y[r, j] = act(y[r, j] + bias[j]) */
-static void FUSED(bias_act_forward)(int rows, int cols, float *y, int ldy, const float *bias, int act)
+/* y[r, j] = act(y[r, j] + bias[j]), two vectors a step (one loop per
+ * activation, see below). Against one vector a step testing act each time,
+ * in bench/kernels: AVX2 bias + ReLU 14 -> 22 G elements/s, the 40-wide bias
+ * 18-20 -> 25 (AVX-512: 13-14 -> 17-18); a tighter one-vector loop ran AVX-512's
+ * bias + ReLU 27 % slower. */
+FUSED_INLINE void bias_act_rows(int rows, int cols, float *y, int ldy, const float *bias, int act)
 {
     for (int r = 0; r < rows; r++) {
         float *row = y + (size_t)r * ldy;
 #define BIAS_ACT_STEP(j, k) \
     vf_store_upto(row + j, k, activate(vf_add(vf_load_upto(row + j, k), vf_load_upto(bias + j, k)), act))
-        FOR_VECTORS(j, cols, BIAS_ACT_STEP);
+        int j = 0;
+        for (; j + 2 * VEC_LANES <= cols; j += 2 * VEC_LANES) {
+            BIAS_ACT_STEP(j, VEC_LANES);
+            BIAS_ACT_STEP(j + VEC_LANES, VEC_LANES);
+        }
+        if (j + VEC_LANES <= cols) {
+            BIAS_ACT_STEP(j, VEC_LANES);
+            j += VEC_LANES;
+        }
+        if (j < cols) BIAS_ACT_STEP(j, cols - j);
 #undef BIAS_ACT_STEP
     }
+}
+
+static void FUSED(bias_act_forward)(int rows, int cols, float *y, int ldy, const float *bias, int act)
+{
+    if (act == VAE_KERNEL_ACT_RELU) bias_act_rows(rows, cols, y, ldy, bias, VAE_KERNEL_ACT_RELU);
+    else if (act == VAE_KERNEL_ACT_TANH) bias_act_rows(rows, cols, y, ldy, bias, VAE_KERNEL_ACT_TANH);
+    else bias_act_rows(rows, cols, y, ldy, bias, VAE_KERNEL_ACT_NONE);
 }
 
 /* dy[r, j] *= act'(...) from the activation's output a:
