@@ -70,13 +70,37 @@ static void pack_a(const vae_kernels *k, vae_transpose trans, const float *a, in
     }
 }
 
+/* Rows of a non-transposed B at least this many floats (4 KB, a page) apart
+ * are packed PACK_B_ROWS rows at a time across all slivers (pack_b). */
+#define PACK_B_PAGE_FLOATS 1024
+#define PACK_B_ROWS 16
+
 /* Packs the kc x nc block of op(B) at (row p0, column j0) into slivers of nr
  * columns: sliver s holds, for p = 0..kc-1, the nr values op(B)[p0+p][j0+s*nr+j];
- * columns past nc are zero. */
+ * columns past nc are zero.
+ *
+ * Sliver by sliver, a non-transposed B is read nr floats from each of kc
+ * rows; when its rows are a page or more apart, each of those reads is on
+ * another page, which the hardware prefetcher does not cross. Then the
+ * slivers are filled PACK_B_ROWS rows at a time instead, reading along the
+ * rows (1024^3 on AVX-512: 183-189 -> 188-193 GFLOP/s, in turns in one
+ * process; with rows closer together, as in the VAE's weight gradients, it
+ * measured 0-1.5 % slower, so they keep the sliver order). */
 static void pack_b(const vae_kernels *k, vae_transpose trans, const float *b, int ldb, int p0, int j0,
                    int kc, int nc, float *dst)
 {
     int nr = k->nr;
+    if (!trans && ldb >= PACK_B_PAGE_FLOATS) {
+        for (int q = 0; q < kc; q += PACK_B_ROWS) {
+            int rows = kc - q < PACK_B_ROWS ? kc - q : PACK_B_ROWS;
+            for (int s = 0; s < nc; s += nr) {
+                int cols = nc - s < nr ? nc - s : nr;
+                k->pack_copied(b + (size_t)(p0 + q) * ldb + j0 + s, ldb, cols, rows, nr,
+                               dst + (size_t)(s / nr) * kc * nr + (size_t)q * nr);
+            }
+        }
+        return;
+    }
     for (int s = 0; s < nc; s += nr, dst += (size_t)kc * nr) {
         int cols = nc - s < nr ? nc - s : nr;
         if (trans)

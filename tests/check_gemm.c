@@ -135,6 +135,11 @@ START_TEST(test_gemm_past_cache_blocks)
     ck_assert_msg(err <= tolerance(600), "error %g", err);
     err = run_case(ta, tb, 131, 2100, 7, 1.0f, 0.0f, 1);
     ck_assert_msg(err <= tolerance(7), "error %g", err);
+    /* B's rows a page or more apart (ldb 1105 when not transposed): packed
+     * 16 rows at a time, with a partial group (300 = 256 + 2 x 16 + 12) and a
+     * partial last sliver. */
+    err = run_case(ta, tb, 37, 1100, 300, -1.5f, 0.5f, 5);
+    ck_assert_msg(err <= tolerance(300), "error %g", err);
 }
 END_TEST
 
