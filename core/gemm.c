@@ -30,6 +30,11 @@
 #include "kernels.h"
 #include "pool.h"
 
+/* A 4 KB page, in floats: operands whose rows are this far apart, or a
+ * multiple of it, defeat the cache and the prefetcher in their own ways (see
+ * pack_b and block_a_in_place). */
+#define PAGE_FLOATS 1024
+
 /* Packing buffers, one pair per thread, grown on first use and then reused:
  * after the first training step GEMM allocates nothing. */
 static _Thread_local float *pack_a_buf, *pack_b_buf;
@@ -70,9 +75,8 @@ static void pack_a(const vae_kernels *k, vae_transpose trans, const float *a, in
     }
 }
 
-/* Rows of a non-transposed B at least this many floats (4 KB, a page) apart
- * are packed PACK_B_ROWS rows at a time across all slivers (pack_b). */
-#define PACK_B_PAGE_FLOATS 1024
+/* Rows of a non-transposed B at least a page apart are packed PACK_B_ROWS
+ * rows at a time across all slivers (pack_b). */
 #define PACK_B_ROWS 16
 
 /* Packs the kc x nc block of op(B) at (row p0, column j0) into slivers of nr
@@ -90,13 +94,13 @@ static void pack_b(const vae_kernels *k, vae_transpose trans, const float *b, in
                    int kc, int nc, float *dst)
 {
     int nr = k->nr;
-    if (!trans && ldb >= PACK_B_PAGE_FLOATS) {
+    if (!trans && ldb >= PAGE_FLOATS) {
         for (int q = 0; q < kc; q += PACK_B_ROWS) {
             int rows = kc - q < PACK_B_ROWS ? kc - q : PACK_B_ROWS;
             for (int s = 0; s < nc; s += nr) {
                 int cols = nc - s < nr ? nc - s : nr;
                 k->pack_copied(b + (size_t)(p0 + q) * ldb + j0 + s, ldb, cols, rows, nr,
-                               dst + (size_t)(s / nr) * kc * nr + (size_t)q * nr);
+                               dst + (size_t)s * kc + (size_t)q * nr);
             }
         }
         return;
@@ -223,7 +227,7 @@ static void finish_block(const gemm_job *g, int i0, int i1, int j0, int j1)
  * packing measured 1 % faster at 1024^3 and 5 % at 2048^3). */
 static int block_a_in_place(const vae_kernels *kern, vae_transpose trans_a, int lda, int kc)
 {
-    return kern->gemm_microkernel_a_strided && !trans_a && kc >= 64 && lda % 1024 != 0;
+    return kern->gemm_microkernel_a_strided && !trans_a && kc >= 64 && lda % PAGE_FLOATS != 0;
 }
 
 /* 1 when every k block of a k-long sum reads A in place. */

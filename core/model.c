@@ -384,18 +384,20 @@ typedef struct epilogue_job {
     int rows;
 } epilogue_job;
 
-#define EPILOGUE_TIMED(body)                                              \
+/* Runs body, adding its time to seconds when the calling thread is timing
+ * its epilogues. */
+#define EPILOGUE_TIMED(seconds, body)                                     \
     do {                                                                  \
         double epilogue_t0 = epilogue_timing ? vae_seconds_now() : 0.0;   \
         body;                                                             \
-        if (epilogue_timing) epilogue_seconds += vae_seconds_now() - epilogue_t0; \
+        if (epilogue_timing) (seconds) += vae_seconds_now() - epilogue_t0; \
     } while (0)
 
 /* y = act(y + b) on the block (forward). */
 static void epilogue_bias_act(void *ctx, int i0, int i1, int j0, int j1)
 {
     epilogue_job *e = ctx;
-    EPILOGUE_TIMED(e->k->bias_act_forward(i1 - i0, j1 - j0, e->c + (size_t)i0 * e->ldc + j0, e->ldc,
+    EPILOGUE_TIMED(epilogue_seconds, e->k->bias_act_forward(i1 - i0, j1 - j0, e->c + (size_t)i0 * e->ldc + j0, e->ldc,
                                           e->m->params + e->L->b + j0, e->act));
 }
 
@@ -405,7 +407,7 @@ static void epilogue_act_backward(void *ctx, int i0, int i1, int j0, int j1)
 {
     epilogue_job *e = ctx;
     size_t off = (size_t)i0 * e->ldc + j0;
-    EPILOGUE_TIMED(e->k->act_backward(i1 - i0, j1 - j0, e->a + off, e->ldc, e->c + off, e->ldc, e->act));
+    EPILOGUE_TIMED(epilogue_seconds, e->k->act_backward(i1 - i0, j1 - j0, e->a + off, e->ldc, e->c + off, e->ldc, e->act));
 }
 
 /* On the block of a weight gradient just computed, rows [i0, i1) (output
@@ -421,17 +423,16 @@ static void epilogue_weight_grad(void *ctx, int i0, int i1, int j0, int j1)
 {
     epilogue_job *e = ctx;
     vae_model *m = e->m;
-    if (j0 == 0) {
-        double t0 = epilogue_timing ? vae_seconds_now() : 0.0;
-        size_t b = e->L->b + (size_t)i0;
-        e->k->bias_grad(e->rows, i1 - i0, e->dy + i0, e->L->out, m->grads + b);
-        if (e->adam)
-            e->k->adam_update((size_t)(i1 - i0), m->params + b, m->grads + b, m->adam_m + b, m->adam_v + b,
-                              e->adam);
-        if (epilogue_timing) bias_epilogue_seconds += vae_seconds_now() - t0;
-    }
+    if (j0 == 0)
+        EPILOGUE_TIMED(bias_epilogue_seconds, {
+            size_t b = e->L->b + (size_t)i0;
+            e->k->bias_grad(e->rows, i1 - i0, e->dy + i0, e->L->out, m->grads + b);
+            if (e->adam)
+                e->k->adam_update((size_t)(i1 - i0), m->params + b, m->grads + b, m->adam_m + b, m->adam_v + b,
+                                  e->adam);
+        });
     if (!e->adam) return;
-    EPILOGUE_TIMED(for (int i = i0; i < i1; i++) {
+    EPILOGUE_TIMED(epilogue_seconds, for (int i = i0; i < i1; i++) {
         size_t off = e->L->w + (size_t)i * e->L->in + (size_t)j0;
         e->k->adam_update((size_t)(j1 - j0), m->params + off, m->grads + off, m->adam_m + off, m->adam_v + off,
                           e->adam);
