@@ -111,23 +111,56 @@ static void pack_copied_avx2(const float *src, int ld, int count, int kc, int wi
     }
 }
 
+/* The transposing pack of a group of two rows (AVX-512's slivers of 10 rows
+ * end with one): dst[p * width + i] = row i's p-th value for i < valid of
+ * 2 (zero for the others), p < kc8 (a multiple of 8). The two rows are
+ * interleaved in pairs and stored 8 bytes at a time, instead of a whole
+ * 8 x 8 transpose for two rows and masked stores (1024^3 with the AVX-512
+ * kernels: 0.8-0.9 % faster, in turns in one process). */
+static void pack_transposed_pair(const float *src, int ld, int valid, int kc8, int width, float *dst)
+{
+    const float *s0 = src, *s1 = src + ld;
+    size_t w = (size_t)width;
+    for (int p0 = 0; p0 < kc8; p0 += 8, dst += 8 * w) {
+        __m256 x = valid > 0 ? _mm256_loadu_ps(s0 + p0) : _mm256_setzero_ps();
+        __m256 y = valid > 1 ? _mm256_loadu_ps(s1 + p0) : _mm256_setzero_ps();
+        __m256 lo = _mm256_unpacklo_ps(x, y); /* x0 y0 x1 y1 | x4 y4 x5 y5 */
+        __m256 hi = _mm256_unpackhi_ps(x, y); /* x2 y2 x3 y3 | x6 y6 x7 y7 */
+        __m128 l0 = _mm256_castps256_ps128(lo), l1 = _mm256_extractf128_ps(lo, 1);
+        __m128 h0 = _mm256_castps256_ps128(hi), h1 = _mm256_extractf128_ps(hi, 1);
+        _mm_storel_pi((__m64 *)dst, l0);
+        _mm_storeh_pi((__m64 *)(dst + w), l0);
+        _mm_storel_pi((__m64 *)(dst + 2 * w), h0);
+        _mm_storeh_pi((__m64 *)(dst + 3 * w), h0);
+        _mm_storel_pi((__m64 *)(dst + 4 * w), l1);
+        _mm_storeh_pi((__m64 *)(dst + 5 * w), l1);
+        _mm_storel_pi((__m64 *)(dst + 6 * w), h1);
+        _mm_storeh_pi((__m64 *)(dst + 7 * w), h1);
+    }
+}
+
 /* dst[p * width + r] = src[r * ld + p] for r < rows (zero up to width), p < kc:
- * 8 x 8 blocks transposed in registers; the last partial block of p in C. */
+ * 8 x 8 blocks transposed in registers (a last group of two rows in pairs);
+ * the last partial block of p in C. */
 void vae_pack_transposed_avx2(const float *src, int ld, int rows, int kc, int width, float *dst)
 {
     int kc8 = kc & ~7;
     for (int r0 = 0; r0 < width; r0 += 8) {
         int lanes = width - r0 < 8 ? width - r0 : 8;
         int valid = rows - r0 < 0 ? 0 : rows - r0 < lanes ? rows - r0 : lanes;
-        __m256i store_mask = first_lanes(lanes);
-        for (int p0 = 0; p0 < kc8; p0 += 8) {
-            __m256 r[8];
-            #pragma GCC unroll 16
-            for (int i = 0; i < 8; i++)
-                r[i] = i < valid ? _mm256_loadu_ps(src + (size_t)(r0 + i) * ld + p0) : _mm256_setzero_ps();
-            transpose8x8(r);
-            #pragma GCC unroll 16
-            for (int q = 0; q < 8; q++) _mm256_maskstore_ps(dst + (size_t)(p0 + q) * width + r0, store_mask, r[q]);
+        if (lanes == 2) {
+            pack_transposed_pair(src + (size_t)r0 * ld, ld, valid, kc8, width, dst + r0);
+        } else {
+            __m256i store_mask = first_lanes(lanes);
+            for (int p0 = 0; p0 < kc8; p0 += 8) {
+                __m256 r[8];
+                #pragma GCC unroll 16
+                for (int i = 0; i < 8; i++)
+                    r[i] = i < valid ? _mm256_loadu_ps(src + (size_t)(r0 + i) * ld + p0) : _mm256_setzero_ps();
+                transpose8x8(r);
+                #pragma GCC unroll 16
+                for (int q = 0; q < 8; q++) _mm256_maskstore_ps(dst + (size_t)(p0 + q) * width + r0, store_mask, r[q]);
+            }
         }
         for (int p = kc8; p < kc; p++)
             for (int i = 0; i < lanes; i++)
