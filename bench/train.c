@@ -103,9 +103,10 @@ static void *run_probe_copy(void *arg)
 }
 
 /* n copies at once over one copy alone, in throughput; 0 when the helper
- * threads cannot be started. The pool is set to 1 thread. */
+ * threads cannot be started. The pool runs 1 thread meanwhile. */
 static double independent_speedup(probe_copy *copies, int n)
 {
+    int pool_threads = vae_get_threads();
     vae_set_threads(1);
     run_probe_copy(&copies[0]);
     double alone = copies[0].seconds;
@@ -116,6 +117,7 @@ static double independent_speedup(probe_copy *copies, int n)
     run_probe_copy(&copies[0]);
     for (int i = 1; i < started; i++) pthread_join(threads[i], NULL);
     double together = vae_seconds_now() - t0;
+    vae_set_threads(pool_threads);
     return started == n ? n * alone / together : 0.0;
 }
 

@@ -116,10 +116,10 @@ static void pack_copied_avx2(const float *src, int ld, int count, int kc, int wi
  * 2 (zero for the others), p < kc8 (a multiple of 8). The two rows are
  * interleaved in pairs and stored 8 bytes at a time, instead of a whole
  * 8 x 8 transpose for two rows and masked stores (1024^3 with the AVX-512
- * kernels: 0.8-0.9 % faster, in turns in one process). */
+ * kernels: 0.3-1.1 % faster, in turns in one process). */
 static void pack_transposed_pair(const float *src, int ld, int valid, int kc8, int width, float *dst)
 {
-    const float *s0 = src, *s1 = src + ld;
+    const float *s0 = src, *s1 = valid > 1 ? src + ld : src; /* no pointer past the rows */
     size_t w = (size_t)width;
     for (int p0 = 0; p0 < kc8; p0 += 8, dst += 8 * w) {
         __m256 x = valid > 0 ? _mm256_loadu_ps(s0 + p0) : _mm256_setzero_ps();
