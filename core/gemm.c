@@ -35,17 +35,19 @@
  * pack_b and block_a_in_place). */
 #define PAGE_FLOATS 1024
 
-/* Packing buffers, one pair per thread, grown on first use and then reused:
- * after the first training step GEMM allocates nothing. */
-static _Thread_local float *pack_a_buf, *pack_b_buf;
-static _Thread_local size_t pack_a_cap, pack_b_cap;
+/* Packing buffers, one pair per thread, and the buffer that holds a block
+ * of a transient C (see VAE_GEMM_C_TRANSIENT), grown on first use and then
+ * reused: after the first training step GEMM allocates nothing. */
+static _Thread_local float *pack_a_buf, *pack_b_buf, *c_block_buf;
+static _Thread_local size_t pack_a_cap, pack_b_cap, c_block_cap;
 
 void vae_gemm_free_thread_buffers(void)
 {
     vae_free_aligned(pack_a_buf);
     vae_free_aligned(pack_b_buf);
-    pack_a_buf = pack_b_buf = NULL;
-    pack_a_cap = pack_b_cap = 0;
+    vae_free_aligned(c_block_buf);
+    pack_a_buf = pack_b_buf = c_block_buf = NULL;
+    pack_a_cap = pack_b_cap = c_block_cap = 0;
 }
 
 static float *pack_buffer(float **buf, size_t *cap, size_t floats)
@@ -206,17 +208,25 @@ typedef struct gemm_job {
      * both over 1, the blocks of that grid of groups of strips. */
     int row_units, col_units, split_rows, row_groups, col_groups;
     int a_in_place; /* every k block reads A in place (a_in_place()) */
+    /* C is transient (VAE_GEMM_C_TRANSIENT, taken): each block is computed
+     * in a thread's buffer of transient_mc x min(n, nc) floats and handed to
+     * the epilogue from there; blocks are transient_mc rows high. */
+    int c_transient, transient_mc;
     vae_gemm_epilogue epilogue; /* may be NULL */
     void *epilogue_ctx;
 } gemm_job;
 
 /* Hands the finished block of rows [i0, i1) x columns [j0, j1) of the job's
- * problem to the epilogue, in the caller's orientation. */
-static void finish_block(const gemm_job *g, int i0, int i1, int j0, int j1)
+ * problem to the epilogue, in the caller's orientation. The block's first
+ * element is at `block`, its rows `ld` apart in the caller's orientation
+ * (the job's element (i, j) at block[(i - i0) * ld + j - j0], or at
+ * block[(j - j0) * ld + i - i0] when the job is the caller's transpose:
+ * the same address arithmetic either way). */
+static void finish_block(const gemm_job *g, int i0, int i1, int j0, int j1, float *block, int ld)
 {
     if (!g->epilogue) return;
-    if (g->c_transposed) g->epilogue(g->epilogue_ctx, j0, j1, i0, i1);
-    else g->epilogue(g->epilogue_ctx, i0, i1, j0, j1);
+    if (g->c_transposed) g->epilogue(g->epilogue_ctx, j0, j1, i0, i1, block, ld);
+    else g->epilogue(g->epilogue_ctx, i0, i1, j0, j1, block, ld);
 }
 
 /* 1 when a k block of kc columns of op(A) is read in place rather than
@@ -239,15 +249,16 @@ static int a_in_place(const vae_kernels *kern, vae_transpose trans_a, int lda, i
 }
 
 /* The three outer loops (see the top of this file), over packed buffers, for
- * the share of the job at rows row0.. and columns col0.. of its C. */
+ * the share of the job at rows row0.. and columns col0.. of its C; with
+ * c_buffer (a transient C), each block is computed there instead of in C. */
 static void gemm_blocked(const gemm_job *g, int row0, int col0, int m, int n, const float *a, const float *b,
-                         float *c, float *a_packed, float *b_packed)
+                         float *c, float *a_packed, float *b_packed, float *c_buffer)
 {
     const vae_kernels *kern = g->kern;
     vae_transpose trans_a = g->trans_a, trans_b = g->trans_b;
     int k = g->k, lda = g->lda, ldb = g->ldb, ldc = g->ldc, c_transposed = g->c_transposed;
     float alpha = g->alpha, beta = g->beta;
-    int mc_max = kern->mc, kc_max = kern->kc, nc_max = kern->nc;
+    int mc_max = c_buffer ? g->transient_mc : kern->mc, kc_max = kern->kc, nc_max = kern->nc;
     for (int jc = 0; jc < n; jc += nc_max) {
         int nc = n - jc < nc_max ? n - jc : nc_max;
         for (int pc = 0; pc < k; pc += kc_max) {
@@ -265,9 +276,15 @@ static void gemm_blocked(const gemm_job *g, int row0, int col0, int m, int n, co
                 else
                     pack_a(kern, trans_a, a, lda, ic, pc, mc, kc, a_packed);
                 float *c_block = c_transposed ? c + (size_t)jc * ldc + ic : c + (size_t)ic * ldc + jc;
-                macro_kernel(kern, mc, nc, kc, alpha, beta_block, a_packed, b_packed, c_block, ldc,
+                int ld = ldc;
+                if (c_buffer) { /* one k block (plan_job): the buffer holds the whole sum */
+                    c_block = c_buffer;
+                    ld = c_transposed ? mc_max : nc;
+                }
+                macro_kernel(kern, mc, nc, kc, alpha, beta_block, a_packed, b_packed, c_block, ld,
                              c_transposed, direct.a ? &direct : NULL);
-                if (pc + kc == k) finish_block(g, row0 + ic, row0 + ic + mc, col0 + jc, col0 + jc + nc);
+                if (pc + kc == k)
+                    finish_block(g, row0 + ic, row0 + ic + mc, col0 + jc, col0 + jc + nc, c_block, ld);
             }
         }
     }
@@ -303,12 +320,19 @@ static void gemm_block(const gemm_job *g, int i0, int i1, int j0, int j1)
     size_t b_floats = (size_t)((kern->nc + nr - 1) / nr * nr) * (size_t)kern->kc;
     float *a_packed = pack_buffer(&pack_a_buf, &pack_a_cap, a_floats);
     float *b_packed = pack_buffer(&pack_b_buf, &pack_b_cap, b_floats);
+    /* A transient C's block buffer; without it, C itself (it is valid
+     * memory either way: the flag only allows leaving it unwritten). */
+    float *c_buffer = NULL;
+    if (g->c_transient) {
+        size_t width = (size_t)(g->n < kern->nc ? g->n : kern->nc);
+        c_buffer = pack_buffer(&c_block_buf, &c_block_cap, (size_t)g->transient_mc * width);
+    }
     if (!a_packed || !b_packed) {
         gemm_unpacked(g->trans_a, g->trans_b, m, n, g->k, g->alpha, a, g->lda, b, g->ldb, g->beta, c, g->ldc,
                       g->c_transposed);
-        finish_block(g, i0, i1, j0, j1);
+        finish_block(g, i0, i1, j0, j1, c, g->ldc);
     } else {
-        gemm_blocked(g, i0, j0, m, n, a, b, c, a_packed, b_packed);
+        gemm_blocked(g, i0, j0, m, n, a, b, c, a_packed, b_packed, c_buffer);
     }
 }
 
@@ -376,6 +400,9 @@ static void choose_grid(gemm_job *g, int threads)
     }
 }
 
+/* The size of a transient C's blocks, in floats (256 KB). */
+#define TRANSIENT_BLOCK_FLOATS 65536
+
 /* Below this many flops a GEMM runs on the calling thread: waking the
  * others would cost more than it saves. */
 #define PARALLEL_MIN_FLOPS 1e6
@@ -393,7 +420,7 @@ static void choose_grid(gemm_job *g, int threads)
  * clearly cheaper. Every element still sums its k products in the same
  * order, so the bits depend neither on the thread count nor on which thread
  * computes which block. */
-static void plan_job(gemm_job *g, vae_gemm_split split, int threads)
+static void plan_job(gemm_job *g, int flags, int threads)
 {
     int mr = g->kern->mr, nr = g->kern->nr;
     if (tile_efficiency(g->n, g->m, mr, nr) > 1.15 * tile_efficiency(g->m, g->n, mr, nr)) {
@@ -414,9 +441,18 @@ static void plan_job(gemm_job *g, vae_gemm_split split, int threads)
     g->row_units = (g->m + mr - 1) / mr;
     g->col_units = (g->n + unit - 1) / unit;
     g->a_in_place = a_in_place(g->kern, g->trans_a, g->lda, g->k);
-    g->split_rows = split == VAE_GEMM_SPLIT_ROWS ? !g->c_transposed : g->m > g->n;
+    g->split_rows = flags & VAE_GEMM_SPLIT_ROWS ? !g->c_transposed : g->m > g->n;
     g->row_groups = g->col_groups = 1;
     if (threads > 2) choose_grid(g, threads);
+    /* A transient C: only where the sum is one k block (a block of C is
+     * final after one pass) and C is not read (beta = 0). Blocks hold
+     * about TRANSIENT_BLOCK_FLOATS, so that the buffer stays in L2. */
+    g->c_transient = (flags & VAE_GEMM_C_TRANSIENT) && g->epilogue && g->beta == 0.0f && g->k <= g->kern->kc;
+    if (g->c_transient) {
+        int width = g->n < g->kern->nc ? g->n : g->kern->nc;
+        int rows = TRANSIENT_BLOCK_FLOATS / width / mr * mr;
+        g->transient_mc = rows < mr ? mr : rows > g->kern->mc ? g->kern->mc : rows;
+    }
 }
 
 void vae_gemm_split_plan(vae_transpose trans_a, vae_transpose trans_b, int m, int n, int k, int lda, int ldb,
@@ -436,12 +472,12 @@ void vae_gemm_split_plan(vae_transpose trans_a, vae_transpose trans_b, int m, in
 
 void vae_sgemm_fused(vae_transpose trans_a, vae_transpose trans_b, int m, int n, int k, float alpha,
                      const float *a, int lda, const float *b, int ldb, float beta, float *c, int ldc,
-                     vae_gemm_epilogue epilogue, void *ctx, vae_gemm_split split)
+                     vae_gemm_epilogue epilogue, void *ctx, int flags)
 {
     if (m <= 0 || n <= 0) return;
     if (k <= 0 || alpha == 0.0f) {
         scale_c(m, n, beta, c, ldc);
-        if (epilogue) epilogue(ctx, 0, m, 0, n);
+        if (epilogue) epilogue(ctx, 0, m, 0, n, c, ldc);
         return;
     }
     const vae_kernels *kern = vae_kernels_active();
@@ -449,7 +485,7 @@ void vae_sgemm_fused(vae_transpose trans_a, vae_transpose trans_b, int m, int n,
                   .beta = beta, .a = a, .b = b, .lda = lda, .ldb = ldb, .c = c, .ldc = ldc,
                   .epilogue = epilogue, .epilogue_ctx = ctx};
     int threads = 2.0 * m * n * k < PARALLEL_MIN_FLOPS ? 1 : vae_get_threads();
-    plan_job(&g, split, threads);
+    plan_job(&g, flags, threads);
     int strips = g.split_rows ? g.row_units : g.col_units;
     if (threads == 1) {
         vae_serial_for(strips, gemm_strips, &g);

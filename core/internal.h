@@ -25,21 +25,28 @@ void vae_gemm_free_thread_buffers(void);
 
 /* A GEMM epilogue: called once for each finished block of C, rows [i0, i1)
  * and columns [j0, j1) in the caller's coordinates, on the thread that
- * computed it and while the block is still in that core's cache. The blocks
- * of one call cover C exactly once. Used to fuse element-wise work (bias and
- * activation, the activation's derivative, Adam) into the GEMM, so it runs
- * with the GEMM's thread split and no extra pass over memory. */
-typedef void (*vae_gemm_epilogue)(void *ctx, int i0, int i1, int j0, int j1);
-/* How vae_sgemm_fused shares C between threads: AUTO picks the split that
- * packs least; ROWS gives each thread whole rows of C, for a caller whose
- * epilogue writes data that other GEMMs read by rows (Adam on a weight
- * matrix that the forward pass splits by rows), so each core keeps writing
- * the lines it reads next step instead of taking them from the other. */
-typedef enum { VAE_GEMM_SPLIT_AUTO = 0, VAE_GEMM_SPLIT_ROWS = 1 } vae_gemm_split;
+ * computed it and while the block is still in that core's cache. The
+ * block's element (i0, j0) is at `block`, its rows `ld` floats apart: in C
+ * itself (block = c + i0 * ldc + j0, ld = ldc), or, for a transient C, in
+ * the thread's own buffer. The blocks of one call cover C exactly once.
+ * Used to fuse element-wise work (bias and activation, the activation's
+ * derivative, Adam) into the GEMM, so it runs with the GEMM's thread split
+ * and no extra pass over memory. */
+typedef void (*vae_gemm_epilogue)(void *ctx, int i0, int i1, int j0, int j1, float *block, int ld);
+/* vae_sgemm_fused's flags. How it shares C between threads: by default the
+ * split that packs least; SPLIT_ROWS gives each thread whole rows of C, for
+ * a caller whose epilogue writes data that other GEMMs read by rows (Adam
+ * on a weight matrix that the forward pass splits by rows), so each core
+ * keeps writing the lines it reads next step instead of taking them from
+ * the other. C_TRANSIENT: the caller needs C only in the epilogue (a weight
+ * gradient that Adam consumes at once); where the sum fits one k block and
+ * beta is 0, each block is computed in a small per-thread buffer and C is
+ * left unwritten, which saves writing it to memory and reading it back. */
+enum { VAE_GEMM_SPLIT_AUTO = 0, VAE_GEMM_SPLIT_ROWS = 1, VAE_GEMM_C_TRANSIENT = 2 };
 /* vae_sgemm, then epilogue(ctx, ...) over C's blocks (epilogue may be NULL). */
 void vae_sgemm_fused(vae_transpose trans_a, vae_transpose trans_b, int m, int n, int k, float alpha,
                      const float *a, int lda, const float *b, int ldb, float beta, float *c, int ldc,
-                     vae_gemm_epilogue epilogue, void *ctx, vae_gemm_split split);
+                     vae_gemm_epilogue epilogue, void *ctx, int flags);
 
 /* For tests: the grid of blocks in which `threads` threads split this
  * GEMM's C, in the orientation the frame computes it (a split into strips

@@ -376,9 +376,9 @@ typedef struct epilogue_job {
     const vae_kernels *k;
     const vae_linear *L;
     vae_model *m;
-    float *c;               /* the GEMM's output, leading dimension ldc */
-    int ldc, act;
-    const float *a;         /* activations whose derivative applies (ld ldc) */
+    int act;
+    const float *a;         /* activations whose derivative applies */
+    int ld_a;
     const vae_adam_params *adam;
     const float *dy;        /* weight gradient: the layer's dy, rows x L->out */
     int rows;
@@ -394,20 +394,21 @@ typedef struct epilogue_job {
     } while (0)
 
 /* y = act(y + b) on the block (forward). */
-static void epilogue_bias_act(void *ctx, int i0, int i1, int j0, int j1)
+static void epilogue_bias_act(void *ctx, int i0, int i1, int j0, int j1, float *y, int ld)
 {
     epilogue_job *e = ctx;
-    EPILOGUE_TIMED(epilogue_seconds, e->k->bias_act_forward(i1 - i0, j1 - j0, e->c + (size_t)i0 * e->ldc + j0, e->ldc,
-                                          e->m->params + e->L->b + j0, e->act));
+    (void)i0;
+    EPILOGUE_TIMED(epilogue_seconds,
+                   e->k->bias_act_forward(i1 - i0, j1 - j0, y, ld, e->m->params + e->L->b + j0, e->act));
 }
 
 /* dx *= act'(a) on the block (backward through the previous layer's
- * activation, a being that layer's output). */
-static void epilogue_act_backward(void *ctx, int i0, int i1, int j0, int j1)
+ * activation, a being that layer's output, ld_a floats a row). */
+static void epilogue_act_backward(void *ctx, int i0, int i1, int j0, int j1, float *dx, int ld)
 {
     epilogue_job *e = ctx;
-    size_t off = (size_t)i0 * e->ldc + j0;
-    EPILOGUE_TIMED(epilogue_seconds, e->k->act_backward(i1 - i0, j1 - j0, e->a + off, e->ldc, e->c + off, e->ldc, e->act));
+    const float *a = e->a + (size_t)i0 * e->ld_a + j0;
+    EPILOGUE_TIMED(epilogue_seconds, e->k->act_backward(i1 - i0, j1 - j0, a, e->ld_a, dx, ld, e->act));
 }
 
 /* On the block of a weight gradient just computed, rows [i0, i1) (output
@@ -419,7 +420,7 @@ static void epilogue_act_backward(void *ctx, int i0, int i1, int j0, int j1)
  * started for it (at 2 threads, 0.11 -> 0.05 s of bias gradients over 8
  * epochs, epochs 1.3 % faster; at 1 thread 1-4 % faster, in turns in one
  * process, same bits). */
-static void epilogue_weight_grad(void *ctx, int i0, int i1, int j0, int j1)
+static void epilogue_weight_grad(void *ctx, int i0, int i1, int j0, int j1, float *dw, int ld)
 {
     epilogue_job *e = ctx;
     vae_model *m = e->m;
@@ -434,8 +435,8 @@ static void epilogue_weight_grad(void *ctx, int i0, int i1, int j0, int j1)
     if (!e->adam) return;
     EPILOGUE_TIMED(epilogue_seconds, for (int i = i0; i < i1; i++) {
         size_t off = e->L->w + (size_t)i * e->L->in + (size_t)j0;
-        e->k->adam_update((size_t)(j1 - j0), m->params + off, m->grads + off, m->adam_m + off, m->adam_v + off,
-                          e->adam);
+        e->k->adam_update((size_t)(j1 - j0), m->params + off, dw + (size_t)(i - i0) * ld, m->adam_m + off,
+                          m->adam_v + off, e->adam);
     });
 }
 
@@ -444,7 +445,7 @@ static void epilogue_weight_grad(void *ctx, int i0, int i1, int j0, int j1)
  * weight-gradient epilogue to the bias-gradient slot). */
 static void fused_gemm(vae_model *m, double *gemm_slot, double *epilogue_slot, vae_transpose ta,
                        vae_transpose tb, int M, int N, int K, const float *a, int lda, const float *b, int ldb,
-                       float *c, int ldc, vae_gemm_epilogue epilogue, epilogue_job *e, vae_gemm_split split)
+                       float *c, int ldc, vae_gemm_epilogue epilogue, epilogue_job *e, int flags)
 {
     double t0 = 0.0;
     if (m->profile) {
@@ -452,7 +453,7 @@ static void fused_gemm(vae_model *m, double *gemm_slot, double *epilogue_slot, v
         epilogue_timing = 1;
         epilogue_seconds = bias_epilogue_seconds = 0.0;
     }
-    vae_sgemm_fused(ta, tb, M, N, K, 1.0f, a, lda, b, ldb, 0.0f, c, ldc, epilogue, e, split);
+    vae_sgemm_fused(ta, tb, M, N, K, 1.0f, a, lda, b, ldb, 0.0f, c, ldc, epilogue, e, flags);
     if (m->profile) {
         double total = vae_seconds_now() - t0;
         epilogue_timing = 0;
@@ -468,7 +469,7 @@ static void fused_gemm(vae_model *m, double *gemm_slot, double *epilogue_slot, v
  * the GEMM's epilogue. */
 static void linear_forward(vae_model *m, const vae_linear *L, int B, const float *x, float *y)
 {
-    epilogue_job e = {.k = vae_kernels_active(), .L = L, .m = m, .c = y, .ldc = L->out, .act = L->act};
+    epilogue_job e = {.k = vae_kernels_active(), .L = L, .m = m, .act = L->act};
     vae_profile *p = m->profile;
     fused_gemm(m, p ? &p->GEMM_SLOT(m, L, VAE_PASS_FORWARD) : NULL, p ? &p->bias_act : NULL, VAE_NO_TRANS,
                VAE_TRANS, B, L->out, L->in, x, L->in, m->params + L->w, L->in, y, L->out, epilogue_bias_act, &e,
@@ -489,16 +490,17 @@ static void linear_backward(vae_model *m, const vae_linear *L, int B, const floa
     const vae_kernels *k = vae_kernels_active();
     vae_profile *p = m->profile;
     if (dx) {
-        epilogue_job e = {.k = k, .L = L, .m = m, .c = dx, .ldc = L->in, .act = act_in, .a = x};
+        epilogue_job e = {.k = k, .L = L, .m = m, .act = act_in, .a = x, .ld_a = L->in};
         fused_gemm(m, p ? &p->GEMM_SLOT(m, L, VAE_PASS_BACKWARD_DATA) : NULL, p ? &p->act_backward : NULL,
                    VAE_NO_TRANS, VAE_NO_TRANS, B, L->in, L->out, dy, L->out, m->params + L->w, L->in, dx, L->in,
                    act_in == VAE_KERNEL_ACT_NONE ? NULL : epilogue_act_backward, &e, VAE_GEMM_SPLIT_AUTO);
     }
-    epilogue_job e = {.k = k, .L = L, .m = m, .c = m->grads + L->w, .ldc = L->in, .adam = adam, .dy = dy,
-                      .rows = B};
+    epilogue_job e = {.k = k, .L = L, .m = m, .adam = adam, .dy = dy, .rows = B};
+    /* With Adam, dW is consumed block by block in the epilogue: it need not
+     * reach memory (VAE_GEMM_C_TRANSIENT). */
     fused_gemm(m, p ? &p->GEMM_SLOT(m, L, VAE_PASS_WEIGHT_GRAD) : NULL, p ? &p->adam : NULL, VAE_TRANS,
                VAE_NO_TRANS, L->out, L->in, B, dy, L->out, x, L->in, m->grads + L->w, L->in, epilogue_weight_grad,
-               &e, VAE_GEMM_SPLIT_ROWS);
+               &e, VAE_GEMM_SPLIT_ROWS | (adam ? VAE_GEMM_C_TRANSIENT : 0));
 }
 
 /* ------------------------------------------------------ whole network */

@@ -185,21 +185,26 @@ END_TEST
 typedef struct epilogue_check {
     int n, ldc;
     const float *c, *expected;
-    int *seen; /* [m * n] visits per element */
-    int bad;   /* elements not final when handed over, or out of range */
+    int *seen;     /* [m * n] visits per element */
+    int bad;       /* elements not final when handed over, or out of range */
+    int transient; /* C may be handed over from elsewhere than C */
+    int in_c;      /* blocks handed over in C itself */
 } epilogue_check;
 
-static void record_block(void *ctx, int i0, int i1, int j0, int j1)
+static void record_block(void *ctx, int i0, int i1, int j0, int j1, float *block, int ld)
 {
     epilogue_check *e = ctx;
-    if (i0 < 0 || j0 < 0 || i1 < i0 || j1 < j0 || j1 > e->n) {
+    int in_c = block == e->c + (size_t)i0 * e->ldc + j0 && ld == e->ldc;
+    if (i0 < 0 || j0 < 0 || i1 < i0 || j1 < j0 || j1 > e->n || (!e->transient && !in_c)) {
         __atomic_add_fetch(&e->bad, 1, __ATOMIC_RELAXED);
         return;
     }
+    if (in_c) __atomic_add_fetch(&e->in_c, 1, __ATOMIC_RELAXED);
     for (int i = i0; i < i1; i++)
         for (int j = j0; j < j1; j++) {
             __atomic_add_fetch(&e->seen[(size_t)i * e->n + j], 1, __ATOMIC_RELAXED);
-            if (memcmp(&e->c[(size_t)i * e->ldc + j], &e->expected[(size_t)i * e->ldc + j], sizeof(float)))
+            if (memcmp(&block[(size_t)(i - i0) * ld + (j - j0)], &e->expected[(size_t)i * e->ldc + j],
+                       sizeof(float)))
                 __atomic_add_fetch(&e->bad, 1, __ATOMIC_RELAXED);
         }
 }
@@ -225,7 +230,7 @@ START_TEST(test_gemm_epilogue_covers_c_once)
         for (size_t i = 0; i < nc; i++) c[i] = expected[i] = rand_float();
         int lda = ta ? m : k, ldb = tb ? k : n;
         vae_sgemm(ta, tb, m, n, k, 1.0f, a, lda, b, ldb, 0.5f, expected, ldc);
-        epilogue_check e = {n, ldc, c, expected, seen, 0};
+        epilogue_check e = {n, ldc, c, expected, seen, 0, 0, 0};
         vae_sgemm_fused(ta, tb, m, n, k, 1.0f, a, lda, b, ldb, 0.5f, c, ldc, record_block, &e,
                         _i % 2 ? VAE_GEMM_SPLIT_ROWS : VAE_GEMM_SPLIT_AUTO);
         ck_assert_msg(e.bad == 0, "%s shape %d: %d elements not final or out of range", vae_isa_name(), (int)s,
@@ -233,6 +238,59 @@ START_TEST(test_gemm_epilogue_covers_c_once)
         for (size_t i = 0; i < (size_t)m * n; i++)
             ck_assert_msg(seen[i] == 1, "%s shape %d: element %zu handed over %d times", vae_isa_name(), (int)s,
                           i, seen[i]);
+        free(a); free(b); free(c); free(expected); free(seen);
+    }
+    vae_set_threads(0);
+}
+END_TEST
+
+/* A transient C (VAE_GEMM_C_TRANSIENT, as for a weight gradient that Adam
+ * consumes in the epilogue): where the sum is one k block and beta is 0,
+ * the blocks come from the thread's own buffer with the bits of a plain
+ * GEMM, each element once, and C is left as it was; a longer sum (past KC)
+ * or beta != 0 falls back to C. Thin (transposed) shapes too, on one and
+ * three threads. */
+START_TEST(test_gemm_transient_c)
+{
+    select_table(_i % 4);
+    static const int shapes[][6] = {
+        /* m, n, k, ta, tb, beta != 0: the VAE's weight gradients at batch 128,
+         * a thin one (computed transposed), a ragged one, past KC, beta */
+        {784, 400, 128, 1, 0, 0}, {400, 20, 128, 1, 0, 0}, {37, 53, 61, 1, 0, 0},
+        {120, 90, 700, 0, 0, 0},  {50, 70, 30, 1, 0, 1},
+    };
+    ck_assert_int_eq(vae_set_threads(_i < 4 ? 1 : 3), VAE_OK);
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+        int m = shapes[s][0], n = shapes[s][1], k = shapes[s][2], ta = shapes[s][3], tb = shapes[s][4];
+        float beta = shapes[s][5] ? 0.5f : 0.0f;
+        int ldc = n + 3;
+        size_t na = (size_t)m * k, nb = (size_t)k * n, nc = (size_t)m * ldc;
+        float *a = malloc(sizeof(float) * na), *b = malloc(sizeof(float) * nb);
+        float *c = malloc(sizeof(float) * nc), *expected = malloc(sizeof(float) * nc);
+        int *seen = calloc((size_t)m * n, sizeof(int));
+        for (size_t i = 0; i < na; i++) a[i] = rand_float();
+        for (size_t i = 0; i < nb; i++) b[i] = rand_float();
+        for (size_t i = 0; i < nc; i++) c[i] = expected[i] = 1000.0f + (float)i;
+        int lda = ta ? m : k, ldb = tb ? k : n;
+        vae_sgemm(ta, tb, m, n, k, 1.0f, a, lda, b, ldb, beta, expected, ldc);
+        epilogue_check e = {n, ldc, c, expected, seen, 0, 1, 0};
+        vae_sgemm_fused(ta, tb, m, n, k, 1.0f, a, lda, b, ldb, beta, c, ldc, record_block, &e,
+                        VAE_GEMM_SPLIT_ROWS | VAE_GEMM_C_TRANSIENT);
+        ck_assert_msg(e.bad == 0, "%s shape %d: %d elements wrong or out of range", vae_isa_name(), (int)s, e.bad);
+        for (size_t i = 0; i < (size_t)m * n; i++)
+            ck_assert_msg(seen[i] == 1, "%s shape %d: element %zu handed over %d times", vae_isa_name(), (int)s,
+                          i, seen[i]);
+        int one_block = k <= vae_kernels_active()->kc && beta == 0.0f;
+        size_t untouched = 0;
+        for (size_t i = 0; i < nc; i++) untouched += c[i] == 1000.0f + (float)i;
+        if (one_block) {
+            ck_assert_msg(e.in_c == 0 && untouched == nc, "%s shape %d: C written (%d blocks in C, %zu of %zu kept)",
+                          vae_isa_name(), (int)s, e.in_c, untouched, nc);
+        } else {
+            ck_assert_msg(e.in_c > 0, "%s shape %d: a sum past KC or beta != 0 must use C", vae_isa_name(), (int)s);
+            ck_assert_msg(memcmp(c, expected, sizeof(float) * nc) == 0, "%s shape %d: C differs", vae_isa_name(),
+                          (int)s);
+        }
         free(a); free(b); free(c); free(expected); free(seen);
     }
     vae_set_threads(0);
@@ -307,7 +365,7 @@ START_TEST(test_gemm_grid_split)
             ck_assert_int_eq(vae_set_threads(threads), VAE_OK);
             memcpy(many, c0, sizeof(float) * nc);
             memset(seen, 0, sizeof(int) * (size_t)m * n);
-            epilogue_check e = {n, ldc, many, one, seen, 0};
+            epilogue_check e = {n, ldc, many, one, seen, 0, 0, 0};
             vae_sgemm_fused(ta, tb, m, n, k, 1.0f, a, lda, b, ldb, 0.5f, many, ldc, record_block, &e,
                             VAE_GEMM_SPLIT_AUTO);
             ck_assert_msg(memcmp(one, many, sizeof(float) * nc) == 0, "%s shape %d, %d threads (%dx%d): bits differ",
@@ -392,6 +450,7 @@ Suite *vae_gemm_suite(void)
     tcase_add_loop_test(tc, test_gemm_alpha_zero_and_k_zero, 0, 4);
     tcase_add_loop_test(tc, test_gemm_vae_shapes, 0, 4);
     tcase_add_loop_test(tc, test_gemm_epilogue_covers_c_once, 0, 8);
+    tcase_add_loop_test(tc, test_gemm_transient_c, 0, 8);
     tcase_add_loop_test(tc, test_gemm_bits_independent_of_threads, 0, 4);
     tcase_add_test(tc, test_parallel_for_chunked);
     suite_add_tcase(s, tc);

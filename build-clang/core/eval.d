@@ -1,0 +1,12 @@
+build-clang/core/eval.o: core/eval.c simd/kernels.h core/model.h \
+  core/internal.h core/vae.h core/pool.h
+
+simd/kernels.h:
+
+core/model.h:
+
+core/internal.h:
+
+core/vae.h:
+
+core/pool.h:

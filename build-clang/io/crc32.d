@@ -1,0 +1,3 @@
+build-clang/io/crc32.o: io/crc32.c core/vae.h
+
+core/vae.h:
