@@ -484,7 +484,7 @@ void vae_sgemm_fused(vae_transpose trans_a, vae_transpose trans_b, int m, int n,
     gemm_job g = {.kern = kern, .trans_a = trans_a, .trans_b = trans_b, .m = m, .n = n, .k = k, .alpha = alpha,
                   .beta = beta, .a = a, .b = b, .lda = lda, .ldb = ldb, .c = c, .ldc = ldc,
                   .epilogue = epilogue, .epilogue_ctx = ctx};
-    int threads = 2.0 * m * n * k < PARALLEL_MIN_FLOPS ? 1 : vae_get_threads();
+    int threads = 2.0 * m * n * k < PARALLEL_MIN_FLOPS || vae_inside_job() ? 1 : vae_get_threads();
     plan_job(&g, flags, threads);
     int strips = g.split_rows ? g.row_units : g.col_units;
     if (threads == 1) {

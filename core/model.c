@@ -242,6 +242,8 @@ static void carve_workspace(vae_model *m, carver *c, size_t B)
     m->row_kl = carve(c, B, 1);
     m->grad_a = carve(c, B, (size_t)widest);
     m->grad_b = carve(c, B, (size_t)widest);
+    m->dz = carve(c, B, (size_t)m->latent);
+    m->dmulv = carve(c, B, 2 * (size_t)m->latent);
 }
 
 int vae_model_reserve(vae_model *m, int max_batch)
@@ -440,21 +442,21 @@ static void epilogue_weight_grad(void *ctx, int i0, int i1, int j0, int j1, floa
     });
 }
 
-/* Runs a fused GEMM; with profiling, its time goes to the GEMM slot and the
- * calling thread's epilogue time to epilogue_slot (bias gradients in a
+/* Runs a fused GEMM; with a gemm_slot (profiling), its time goes there and
+ * the calling thread's epilogue time to epilogue_slot (bias gradients in a
  * weight-gradient epilogue to the bias-gradient slot). */
 static void fused_gemm(vae_model *m, double *gemm_slot, double *epilogue_slot, vae_transpose ta,
                        vae_transpose tb, int M, int N, int K, const float *a, int lda, const float *b, int ldb,
                        float *c, int ldc, vae_gemm_epilogue epilogue, epilogue_job *e, int flags)
 {
     double t0 = 0.0;
-    if (m->profile) {
+    if (gemm_slot) {
         t0 = vae_seconds_now();
         epilogue_timing = 1;
         epilogue_seconds = bias_epilogue_seconds = 0.0;
     }
     vae_sgemm_fused(ta, tb, M, N, K, 1.0f, a, lda, b, ldb, 0.0f, c, ldc, epilogue, e, flags);
-    if (m->profile) {
+    if (gemm_slot) {
         double total = vae_seconds_now() - t0;
         epilogue_timing = 0;
         *gemm_slot += total - epilogue_seconds - bias_epilogue_seconds;
@@ -466,41 +468,50 @@ static void fused_gemm(vae_model *m, double *gemm_slot, double *epilogue_slot, v
 /* --------------------------------------------------------- linear layer */
 
 /* y[B,out] = act(x[B,in] * W^T + b), the bias and activation applied as
- * the GEMM's epilogue. */
-static void linear_forward(vae_model *m, const vae_linear *L, int B, const float *x, float *y)
+ * the GEMM's epilogue; p: the profile to time it in, or NULL. */
+static void linear_forward(vae_model *m, vae_profile *p, const vae_linear *L, int B, const float *x, float *y)
 {
     epilogue_job e = {.k = vae_kernels_active(), .L = L, .m = m, .act = L->act};
-    vae_profile *p = m->profile;
     fused_gemm(m, p ? &p->GEMM_SLOT(m, L, VAE_PASS_FORWARD) : NULL, p ? &p->bias_act : NULL, VAE_NO_TRANS,
                VAE_TRANS, B, L->out, L->in, x, L->in, m->params + L->w, L->in, y, L->out, epilogue_bias_act, &e,
                VAE_GEMM_SPLIT_AUTO);
 }
 
 /* Given dy[B,out] = d loss / d (x W^T + b) (the activation's derivative
- * already applied):
- *     dx[B,in]   = dy W          (skipped when dx is NULL; then, when
- *                                 act_in is not NONE, dx *= act_in'(x))
- *     dW[out,in] = dy^T x        db[out] = sum over rows of dy
- * db is computed in the weight-gradient GEMM's epilogue; with adam (a
- * training step), W and b take their Adam step there too, as soon as their
- * gradients are complete; dx is computed first, from the old W. */
-static void linear_backward(vae_model *m, const vae_linear *L, int B, const float *x, const float *dy,
-                            float *dx, int act_in, const vae_adam_params *adam)
+ * already applied): dx[B,in] = dy W, then, when act_in is not NONE,
+ * dx *= act_in'(x) (the previous layer's activation, x its output).
+ * p: the profile to time it in, or NULL. */
+static void linear_backward_data(vae_model *m, vae_profile *p, const vae_linear *L, int B, const float *x,
+                                 const float *dy, float *dx, int act_in)
 {
-    const vae_kernels *k = vae_kernels_active();
+    epilogue_job e = {.k = vae_kernels_active(), .L = L, .m = m, .act = act_in, .a = x, .ld_a = L->in};
+    fused_gemm(m, p ? &p->GEMM_SLOT(m, L, VAE_PASS_BACKWARD_DATA) : NULL, p ? &p->act_backward : NULL,
+               VAE_NO_TRANS, VAE_NO_TRANS, B, L->in, L->out, dy, L->out, m->params + L->w, L->in, dx, L->in,
+               act_in == VAE_KERNEL_ACT_NONE ? NULL : epilogue_act_backward, &e, VAE_GEMM_SPLIT_AUTO);
+}
+
+/* dW[out,in] = dy^T x and db[out] = the sum over rows of dy, db in the
+ * weight-gradient GEMM's epilogue; with adam (a training step), W and b
+ * take their Adam step there too, as soon as their gradients are complete
+ * (the caller has computed dx from the old W first). */
+static void linear_weight_grad(vae_model *m, const vae_linear *L, int B, const float *x, const float *dy,
+                               const vae_adam_params *adam)
+{
     vae_profile *p = m->profile;
-    if (dx) {
-        epilogue_job e = {.k = k, .L = L, .m = m, .act = act_in, .a = x, .ld_a = L->in};
-        fused_gemm(m, p ? &p->GEMM_SLOT(m, L, VAE_PASS_BACKWARD_DATA) : NULL, p ? &p->act_backward : NULL,
-                   VAE_NO_TRANS, VAE_NO_TRANS, B, L->in, L->out, dy, L->out, m->params + L->w, L->in, dx, L->in,
-                   act_in == VAE_KERNEL_ACT_NONE ? NULL : epilogue_act_backward, &e, VAE_GEMM_SPLIT_AUTO);
-    }
-    epilogue_job e = {.k = k, .L = L, .m = m, .adam = adam, .dy = dy, .rows = B};
+    epilogue_job e = {.k = vae_kernels_active(), .L = L, .m = m, .adam = adam, .dy = dy, .rows = B};
     /* With Adam, dW is consumed block by block in the epilogue: it need not
      * reach memory (VAE_GEMM_C_TRANSIENT). */
     fused_gemm(m, p ? &p->GEMM_SLOT(m, L, VAE_PASS_WEIGHT_GRAD) : NULL, p ? &p->adam : NULL, VAE_TRANS,
                VAE_NO_TRANS, L->out, L->in, B, dy, L->out, x, L->in, m->grads + L->w, L->in, epilogue_weight_grad,
                &e, VAE_GEMM_SPLIT_ROWS | (adam ? VAE_GEMM_C_TRANSIENT : 0));
+}
+
+/* Both, dx skipped when NULL. */
+static void linear_backward(vae_model *m, const vae_linear *L, int B, const float *x, const float *dy,
+                            float *dx, int act_in, const vae_adam_params *adam)
+{
+    if (dx) linear_backward_data(m, m->profile, L, B, x, dy, dx, act_in);
+    linear_weight_grad(m, L, B, x, dy, adam);
 }
 
 /* ------------------------------------------------------ whole network */
@@ -510,7 +521,7 @@ static void encoder_forward(vae_model *m, const float *x, int B)
     const float *h = x;
     for (int l = 0; l < m->n_layers; l++) {
         float *y = l == m->n_layers - 1 ? m->mulv : m->enc_out[l];
-        linear_forward(m, &m->enc[l], B, h, y);
+        linear_forward(m, m->profile, &m->enc[l], B, h, y);
         h = y;
     }
 }
@@ -520,9 +531,88 @@ static void decoder_forward(vae_model *m, const float *z, int B)
     const float *h = z;
     for (int l = 0; l < m->n_layers; l++) {
         float *y = l == m->n_layers - 1 ? m->logits : m->dec_out[l];
-        linear_forward(m, &m->dec[l], B, h, y);
+        linear_forward(m, m->profile, &m->dec[l], B, h, y);
         h = y;
     }
+}
+
+/* The middle of the network, between its wide layers: forward, the
+ * encoder's last layer (to mu | logvar, 2Z wide), the reparameterization
+ * and the decoder's first layer (from z, Z wide); backward, the decoder's
+ * first layer's dx, the reparameterization and the encoder's last layer's
+ * dx. Their GEMMs are thin (2-4 MFLOP each at batch 128): shared out one by
+ * one, each costs a wake-up of the pool and a wait for the slower thread,
+ * and at 2 threads they ran no faster than on one. So each pass of the
+ * middle is one job over shares of the batch's rows, every thread taking
+ * its rows through the three steps: one wake-up instead of three, and each
+ * thread reads the rows it has just written. Every thread reads the two
+ * weight matrices whole; they are small (40 x 400 and 400 x 20 by default).
+ * The shares change no result: a GEMM's element sums its k products in the
+ * same order however C is split, and the noise depends on the row, not on
+ * the thread. The weight gradients of these layers sum over the batch, so
+ * they run afterwards as GEMMs of their own. */
+typedef struct middle_job {
+    vae_model *m;
+    const float *in; /* forward: enc[n-1]'s input; backward: d loss / d dec[0]'s output */
+    float *out;      /* forward: dec[0]'s output; backward: d loss / d enc[n-1]'s input, or NULL */
+    uint32_t stream, row0;
+    uint64_t step;   /* forward: the noise's stream, step and first row */
+} middle_job;
+
+/* Below this many flops the middle runs on the calling thread. */
+#define MIDDLE_MIN_FLOPS 1e6
+
+static void run_middle(vae_model *m, int B, vae_range_fn fn, middle_job *j)
+{
+    const vae_linear *E = &m->enc[m->n_layers - 1], *D = &m->dec[0];
+    double flops = 2.0 * B * ((double)E->in * E->out + (double)D->in * D->out);
+    if (flops < MIDDLE_MIN_FLOPS) vae_serial_for(B, fn, j);
+    else vae_parallel_for(B, fn, j);
+}
+
+/* Rows [r0, r1) of the middle, forward. The share that starts at row 0 (the
+ * calling thread's) times its steps in the profile; the others do the same
+ * work at the same time. */
+static void middle_forward_rows(void *ctx, int r0, int r1)
+{
+    middle_job *j = ctx;
+    vae_model *m = j->m;
+    if (r1 <= r0) return;
+    vae_profile *p = r0 == 0 ? m->profile : NULL;
+    const vae_linear *E = &m->enc[m->n_layers - 1], *D = &m->dec[0];
+    size_t Z = (size_t)m->latent;
+    linear_forward(m, p, E, r1 - r0, j->in + (size_t)r0 * E->in, m->mulv + (size_t)r0 * 2 * Z);
+    reparam_job rj = {.k = vae_kernels_active(), .latent = m->latent, .mulv = m->mulv, .seed = m->seed,
+                      .step = j->step, .stream = j->stream, .row0 = j->row0, .eps_out = m->eps, .z = m->z,
+                      .kl = m->row_kl};
+    double t0 = p ? vae_seconds_now() : 0.0;
+    reparam_forward_rows(&rj, r0, r1);
+    if (p) p->reparam += vae_seconds_now() - t0;
+    linear_forward(m, p, D, r1 - r0, m->z + (size_t)r0 * Z, j->out + (size_t)r0 * D->out);
+}
+
+/* Rows [r0, r1) of the middle, backward: dz, then d mu | d logvar (through
+ * the reparameterization and beta * KL) in m->dz and m->dmulv, then, when
+ * there is a hidden encoder layer, its output's gradient in j->out. */
+static void middle_backward_rows(void *ctx, int r0, int r1)
+{
+    middle_job *j = ctx;
+    vae_model *m = j->m;
+    if (r1 <= r0) return;
+    vae_profile *p = r0 == 0 ? m->profile : NULL;
+    int n = m->n_layers;
+    const vae_linear *E = &m->enc[n - 1], *D = &m->dec[0];
+    size_t Z = (size_t)m->latent;
+    linear_backward_data(m, p, D, r1 - r0, NULL, j->in + (size_t)r0 * D->out, m->dz + (size_t)r0 * Z,
+                         VAE_KERNEL_ACT_NONE);
+    reparam_job rj = {.k = vae_kernels_active(), .latent = m->latent, .mulv = m->mulv, .eps = m->eps,
+                      .dz = m->dz, .beta = m->cfg.beta, .dmulv = m->dmulv};
+    double t0 = p ? vae_seconds_now() : 0.0;
+    reparam_backward_rows(&rj, r0, r1);
+    if (p) p->reparam += vae_seconds_now() - t0;
+    if (j->out)
+        linear_backward_data(m, p, E, r1 - r0, m->enc_out[n - 2] + (size_t)r0 * E->in,
+                             m->dmulv + (size_t)r0 * 2 * Z, j->out + (size_t)r0 * E->in, m->enc[n - 2].act);
 }
 
 /* Forward through the loss for x[B,D]; with want_grad the gradient of the
@@ -531,11 +621,21 @@ static void forward_loss(vae_model *m, const float *x, int B, uint32_t stream, u
                          uint32_t row0, int want_grad, vae_batch_stats *out)
 {
     const vae_kernels *k = vae_kernels_active();
-    encoder_forward(m, x, B);
-    reparam_job rj = {.k = k, .latent = m->latent, .mulv = m->mulv, .seed = m->seed, .step = step,
-                      .stream = stream, .row0 = row0, .eps_out = m->eps, .z = m->z, .kl = m->row_kl};
-    PROFILED(m, reparam, run_rows(B, (size_t)B * m->latent * 8, reparam_forward_rows, &rj));
-    decoder_forward(m, m->z, B);
+    int n = m->n_layers;
+    const float *h = x;
+    for (int l = 0; l < n - 1; l++) {
+        linear_forward(m, m->profile, &m->enc[l], B, h, m->enc_out[l]);
+        h = m->enc_out[l];
+    }
+    middle_job mj = {.m = m, .in = h, .out = n > 1 ? m->dec_out[0] : m->logits, .stream = stream, .row0 = row0,
+                     .step = step};
+    run_middle(m, B, middle_forward_rows, &mj);
+    h = mj.out;
+    for (int l = 1; l < n; l++) {
+        float *y = l == n - 1 ? m->logits : m->dec_out[l];
+        linear_forward(m, m->profile, &m->dec[l], B, h, y);
+        h = y;
+    }
     loss_job lj = {k, m->input_dim, (int)m->cfg.likelihood, m->cfg.gaussian_mean == VAE_MEAN_SIGMOID,
                    m->logits, x, m->row_rec, want_grad ? m->grad_a : NULL};
     PROFILED(m, loss, run_rows(B, (size_t)B * m->input_dim, loss_rows, &lj));
@@ -551,22 +651,23 @@ static void forward_loss(vae_model *m, const float *x, int B, uint32_t stream, u
 
 /* Backward from d loss / d logits in grad_a to every parameter gradient;
  * with adam, each layer's parameters take their Adam step as soon as their
- * gradients are complete (nothing later in the pass reads them). */
+ * gradients are complete and every dx that needs them is computed. */
 static void backward(vae_model *m, const float *x, int B, const vae_adam_params *adam)
 {
+    int n = m->n_layers;
     float *dy = m->grad_a, *dx = m->grad_b, *t;
-    for (int l = m->n_layers - 1; l >= 0; l--) {
-        const float *in = l == 0 ? m->z : m->dec_out[l - 1];
-        int act_in = l == 0 ? VAE_KERNEL_ACT_NONE : m->dec[l - 1].act;
-        linear_backward(m, &m->dec[l], B, in, dy, dx, act_in, adam);
+    for (int l = n - 1; l >= 1; l--) {
+        linear_backward(m, &m->dec[l], B, m->dec_out[l - 1], dy, dx, m->dec[l - 1].act, adam);
         t = dy; dy = dx; dx = t;
     }
-    /* dy is now d loss / dz; through the reparameterization and beta * KL. */
-    reparam_job rj = {.k = vae_kernels_active(), .latent = m->latent, .mulv = m->mulv, .eps = m->eps,
-                      .dz = dy, .beta = m->cfg.beta, .dmulv = dx};
-    PROFILED(m, reparam, run_rows(B, (size_t)B * m->latent * 4, reparam_backward_rows, &rj));
+    /* dy is d loss / d dec[0]'s output. The middle's dx, then its two
+     * weight gradients (both layers' dx used the old weights). */
+    middle_job mj = {.m = m, .in = dy, .out = n > 1 ? dx : NULL};
+    run_middle(m, B, middle_backward_rows, &mj);
+    linear_weight_grad(m, &m->dec[0], B, m->z, dy, adam);
+    linear_weight_grad(m, &m->enc[n - 1], B, n > 1 ? m->enc_out[n - 2] : x, m->dmulv, adam);
     t = dy; dy = dx; dx = t;
-    for (int l = m->n_layers - 1; l >= 0; l--) {
+    for (int l = n - 2; l >= 0; l--) {
         const float *in = l == 0 ? x : m->enc_out[l - 1];
         int act_in = l == 0 ? VAE_KERNEL_ACT_NONE : m->enc[l - 1].act;
         linear_backward(m, &m->enc[l], B, in, dy, l == 0 ? NULL : dx, act_in, adam);

@@ -56,6 +56,7 @@ struct vae_model {
     float *logits;                     /* [B, D] */
     float *row_rec, *row_kl;           /* [B] per-row loss terms */
     float *grad_a, *grad_b;            /* [B, widest layer], ping-pong */
+    float *dz, *dmulv;                 /* [B, Z], [B, 2Z]: the middle's gradients */
 
     vae_profile *profile; /* NULL: no timing */
 };

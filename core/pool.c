@@ -109,6 +109,8 @@ static pthread_mutex_t job_mutex = PTHREAD_MUTEX_INITIALIZER;
 /* 1 on a pool worker (or on a caller inside a job): nested calls run inline. */
 static _Thread_local int inside_job;
 
+int vae_inside_job(void) { return inside_job; }
+
 static double seconds_now(void)
 {
     struct timespec ts;

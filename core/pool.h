@@ -16,6 +16,11 @@ void vae_share(int n, int parts, int part, int *begin, int *end);
 typedef void (*vae_range_fn)(void *ctx, int begin, int end);
 void vae_parallel_for(int n_items, vae_range_fn fn, void *ctx);
 
+/* 1 inside a job (on a worker, or on the calling thread while it runs its
+ * share): a nested parallel_for would run inline, so work planned for many
+ * threads had better be planned for one. */
+int vae_inside_job(void);
+
 /* The same, but each share is handed out chunk items at a time and a thread
  * that has finished its own share takes the chunks left in the others'. For
  * work whose items cost the same wherever they run (no packing repeated per

@@ -412,6 +412,65 @@ START_TEST(test_same_bits_for_any_thread_count)
 }
 END_TEST
 
+/* The middle of the network (the encoder's last layer, the
+ * reparameterization and the decoder's first layer) runs as one job over
+ * shares of the batch's rows once it is large enough, which the models
+ * above are not. Two training steps and an evaluation batch of models
+ * where it is (the default model at batch 128, one with two hidden layers,
+ * one with none) must give the same bits on 1, 2 and 3 threads. */
+START_TEST(test_middle_rows_same_bits)
+{
+    static const int shapes[][4] = {
+        /* n_hidden, hidden[0], hidden[1], latent */
+        {1, 400, 0, 20}, {2, 256, 96, 12}, {0, 0, 0, 6},
+    };
+    const int B = 128, D = 784;
+    float *x = malloc(sizeof(float) * B * D);
+    for (int i = 0; i < B * D; i++) x[i] = (float)((i * 7919) % 1009) / 1008.0f;
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+        vae_config cfg;
+        vae_config_default(&cfg);
+        cfg.n_hidden = shapes[s][0];
+        cfg.hidden[0] = shapes[s][1];
+        cfg.hidden[1] = shapes[s][2];
+        cfg.latent = shapes[s][3];
+        if (s == 2) cfg.likelihood = VAE_LIK_GAUSSIAN;
+        float *ref = NULL;
+        double ref_loss[3] = {0};
+        static const int counts[] = {1, 2, 3};
+        for (int c = 0; c < 3; c++) {
+            ck_assert_int_eq(vae_set_threads(counts[c]), VAE_OK);
+            vae_model *m;
+            ck_assert_int_eq(vae_model_create(&cfg, 9, &m), VAE_OK);
+            double loss[3];
+            for (int step = 0; step < 2; step++) {
+                vae_batch_stats st;
+                ck_assert_int_eq(vae_train_step(m, x, B, 1e-3f, &st), VAE_OK);
+                loss[step] = st.loss;
+            }
+            vae_batch_stats ev;
+            ck_assert_int_eq(vae_eval_batch(m, x, B, VAE_STREAM_NOISE + 1, 0, 1000, &ev), VAE_OK);
+            loss[2] = ev.loss;
+            if (c == 0) {
+                ref = malloc(sizeof(float) * m->n_floats);
+                memcpy(ref, m->params, sizeof(float) * m->n_floats);
+                memcpy(ref_loss, loss, sizeof loss);
+            } else {
+                ck_assert_msg(memcmp(m->params, ref, sizeof(float) * m->n_floats) == 0,
+                              "shape %d: parameters differ with %d threads", (int)s, counts[c]);
+                for (int i = 0; i < 3; i++)
+                    ck_assert_msg(loss[i] == ref_loss[i], "shape %d, %d threads: loss %d %.17g vs %.17g", (int)s,
+                                  counts[c], i, loss[i], ref_loss[i]);
+            }
+            vae_model_free(m);
+        }
+        free(ref);
+    }
+    free(x);
+    vae_set_threads(0);
+}
+END_TEST
+
 /* A training step fuses each layer's Adam update into its weight-gradient
  * GEMM. It must equal, bit for bit, the gradients (vae_model_gradients)
  * followed by one plain Adam pass of the active kernel over every
@@ -522,6 +581,7 @@ Suite *vae_model_suite(void)
     TCase *threads = tcase_create("threads");
     tcase_set_timeout(threads, 600);
     tcase_add_test(threads, test_same_bits_for_any_thread_count);
+    tcase_add_test(threads, test_middle_rows_same_bits);
     tcase_add_test(threads, test_resume_continues_exactly);
     tcase_add_test(threads, test_fused_step_equals_gradients_then_adam);
     suite_add_tcase(s, threads);
