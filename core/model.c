@@ -493,9 +493,11 @@ static void linear_backward_data(vae_model *m, vae_profile *p, const vae_linear 
 /* dW[out,in] = dy^T x and db[out] = the sum over rows of dy, db in the
  * weight-gradient GEMM's epilogue; with adam (a training step), W and b
  * take their Adam step there too, as soon as their gradients are complete
- * (the caller has computed dx from the old W first). */
+ * (the caller has computed dx from the old W first). split: how threads
+ * share dW (VAE_GEMM_SPLIT_ROWS: as the forward pass shares W, see
+ * VAE_GEMM_SPLIT_ROWS in internal.h). */
 static void linear_weight_grad(vae_model *m, const vae_linear *L, int B, const float *x, const float *dy,
-                               const vae_adam_params *adam)
+                               const vae_adam_params *adam, int split)
 {
     vae_profile *p = m->profile;
     epilogue_job e = {.k = vae_kernels_active(), .L = L, .m = m, .adam = adam, .dy = dy, .rows = B};
@@ -503,7 +505,7 @@ static void linear_weight_grad(vae_model *m, const vae_linear *L, int B, const f
      * reach memory (VAE_GEMM_C_TRANSIENT). */
     fused_gemm(m, p ? &p->GEMM_SLOT(m, L, VAE_PASS_WEIGHT_GRAD) : NULL, p ? &p->adam : NULL, VAE_TRANS,
                VAE_NO_TRANS, L->out, L->in, B, dy, L->out, x, L->in, m->grads + L->w, L->in, epilogue_weight_grad,
-               &e, VAE_GEMM_SPLIT_ROWS | (adam ? VAE_GEMM_C_TRANSIENT : 0));
+               &e, split | (adam ? VAE_GEMM_C_TRANSIENT : 0));
 }
 
 /* Both, dx skipped when NULL. */
@@ -511,7 +513,7 @@ static void linear_backward(vae_model *m, const vae_linear *L, int B, const floa
                             float *dx, int act_in, const vae_adam_params *adam)
 {
     if (dx) linear_backward_data(m, m->profile, L, B, x, dy, dx, act_in);
-    linear_weight_grad(m, L, B, x, dy, adam);
+    linear_weight_grad(m, L, B, x, dy, adam, VAE_GEMM_SPLIT_ROWS);
 }
 
 /* ------------------------------------------------------ whole network */
@@ -661,11 +663,14 @@ static void backward(vae_model *m, const float *x, int B, const vae_adam_params 
         t = dy; dy = dx; dx = t;
     }
     /* dy is d loss / d dec[0]'s output. The middle's dx, then its two
-     * weight gradients (both layers' dx used the old weights). */
+     * weight gradients (both layers' dx used the old weights), split as
+     * the frame likes: every thread reads these weights whole in the
+     * middle's job, so no split keeps them on one core, and the 40-row dW
+     * of the encoder's last layer has only 4 row strips to share. */
     middle_job mj = {.m = m, .in = dy, .out = n > 1 ? dx : NULL};
     run_middle(m, B, middle_backward_rows, &mj);
-    linear_weight_grad(m, &m->dec[0], B, m->z, dy, adam);
-    linear_weight_grad(m, &m->enc[n - 1], B, n > 1 ? m->enc_out[n - 2] : x, m->dmulv, adam);
+    linear_weight_grad(m, &m->dec[0], B, m->z, dy, adam, VAE_GEMM_SPLIT_AUTO);
+    linear_weight_grad(m, &m->enc[n - 1], B, n > 1 ? m->enc_out[n - 2] : x, m->dmulv, adam, VAE_GEMM_SPLIT_AUTO);
     t = dy; dy = dx; dx = t;
     for (int l = n - 2; l >= 0; l--) {
         const float *in = l == 0 ? x : m->enc_out[l - 1];
