@@ -494,8 +494,8 @@ static void linear_backward_data(vae_model *m, vae_profile *p, const vae_linear 
  * weight-gradient GEMM's epilogue; with adam (a training step), W and b
  * take their Adam step there too, as soon as their gradients are complete
  * (the caller has computed dx from the old W first). split: how threads
- * share dW (VAE_GEMM_SPLIT_ROWS: as the forward pass shares W, see
- * VAE_GEMM_SPLIT_ROWS in internal.h). */
+ * share dW; VAE_GEMM_SPLIT_ROWS shares it as the forward pass shares W
+ * (see internal.h). */
 static void linear_weight_grad(vae_model *m, const vae_linear *L, int B, const float *x, const float *dy,
                                const vae_adam_params *adam, int split)
 {
@@ -557,8 +557,9 @@ typedef struct middle_job {
     vae_model *m;
     const float *in; /* forward: enc[n-1]'s input; backward: d loss / d dec[0]'s output */
     float *out;      /* forward: dec[0]'s output; backward: d loss / d enc[n-1]'s input, or NULL */
+    /* forward: the noise's stream and step, and the batch's first row */
     uint32_t stream, row0;
-    uint64_t step;   /* forward: the noise's stream, step and first row */
+    uint64_t step;
 } middle_job;
 
 /* Below this many flops the middle runs on the calling thread. */
