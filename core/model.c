@@ -562,14 +562,11 @@ typedef struct middle_job {
     uint64_t step;
 } middle_job;
 
-/* Below this many flops the middle runs on the calling thread. */
-#define MIDDLE_MIN_FLOPS 1e6
-
 static void run_middle(vae_model *m, int B, vae_range_fn fn, middle_job *j)
 {
     const vae_linear *E = &m->enc[m->n_layers - 1], *D = &m->dec[0];
     double flops = 2.0 * B * ((double)E->in * E->out + (double)D->in * D->out);
-    if (flops < MIDDLE_MIN_FLOPS) vae_serial_for(B, fn, j);
+    if (flops < VAE_MIDDLE_MIN_FLOPS) vae_serial_for(B, fn, j);
     else vae_parallel_for(B, fn, j);
 }
 

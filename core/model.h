@@ -61,6 +61,12 @@ struct vae_model {
     vae_profile *profile; /* NULL: no timing */
 };
 
+/* The middle of the network (the encoder's last layer, the
+ * reparameterization, the decoder's first layer) runs as one job split by
+ * the batch's rows from this many flops of its GEMMs per pass, and on the
+ * calling thread below (see run_middle in model.c). */
+#define VAE_MIDDLE_MIN_FLOPS 1e6
+
 /* Monotonic seconds, for the profile. */
 double vae_seconds_now(void);
 
