@@ -1,8 +1,0 @@
-build-clang/simd/dispatch.o: simd/dispatch.c core/internal.h core/vae.h \
-  simd/kernels.h
-
-core/internal.h:
-
-core/vae.h:
-
-simd/kernels.h:
