@@ -276,12 +276,12 @@ double vae_seconds_now(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-/* Times the statement into m->profile->field when profiling is on. */
-#define PROFILED(m, field, statement)                                   \
+/* Times the statement into p->field when p (a vae_profile *) is not NULL. */
+#define PROFILED(p, field, statement)                                   \
     do {                                                                \
-        double profile_t0 = (m)->profile ? vae_seconds_now() : 0.0;     \
+        double profile_t0 = (p) ? vae_seconds_now() : 0.0;              \
         statement;                                                      \
-        if ((m)->profile) (m)->profile->field += vae_seconds_now() - profile_t0; \
+        if (p) (p)->field += vae_seconds_now() - profile_t0;            \
     } while (0)
 
 /* The profile slot of layer L's GEMM in a pass. */
@@ -585,9 +585,7 @@ static void middle_forward_rows(void *ctx, int r0, int r1)
     reparam_job rj = {.k = vae_kernels_active(), .latent = m->latent, .mulv = m->mulv, .seed = m->seed,
                       .step = j->step, .stream = j->stream, .row0 = j->row0, .eps_out = m->eps, .z = m->z,
                       .kl = m->row_kl};
-    double t0 = p ? vae_seconds_now() : 0.0;
-    reparam_forward_rows(&rj, r0, r1);
-    if (p) p->reparam += vae_seconds_now() - t0;
+    PROFILED(p, reparam, reparam_forward_rows(&rj, r0, r1));
     linear_forward(m, p, D, r1 - r0, m->z + (size_t)r0 * Z, j->out + (size_t)r0 * D->out);
 }
 
@@ -607,9 +605,7 @@ static void middle_backward_rows(void *ctx, int r0, int r1)
                          VAE_KERNEL_ACT_NONE);
     reparam_job rj = {.k = vae_kernels_active(), .latent = m->latent, .mulv = m->mulv, .eps = m->eps,
                       .dz = m->dz, .beta = m->cfg.beta, .dmulv = m->dmulv};
-    double t0 = p ? vae_seconds_now() : 0.0;
-    reparam_backward_rows(&rj, r0, r1);
-    if (p) p->reparam += vae_seconds_now() - t0;
+    PROFILED(p, reparam, reparam_backward_rows(&rj, r0, r1));
     if (j->out)
         linear_backward_data(m, p, E, r1 - r0, m->enc_out[n - 2] + (size_t)r0 * E->in,
                              m->dmulv + (size_t)r0 * 2 * Z, j->out + (size_t)r0 * E->in, m->enc[n - 2].act);
@@ -638,7 +634,7 @@ static void forward_loss(vae_model *m, const float *x, int B, uint32_t stream, u
     }
     loss_job lj = {k, m->input_dim, (int)m->cfg.likelihood, m->cfg.gaussian_mean == VAE_MEAN_SIGMOID,
                    m->logits, x, m->row_rec, want_grad ? m->grad_a : NULL};
-    PROFILED(m, loss, run_rows(B, (size_t)B * m->input_dim, loss_rows, &lj));
+    PROFILED(m->profile, loss, run_rows(B, (size_t)B * m->input_dim, loss_rows, &lj));
     double rec = 0.0, kl = 0.0;
     for (int r = 0; r < B; r++) {
         rec += m->row_rec[r];

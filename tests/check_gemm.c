@@ -209,6 +209,14 @@ static void record_block(void *ctx, int i0, int i1, int j0, int j1, float *block
         }
 }
 
+/* Every element of e's m x n C was handed to the epilogue exactly once. */
+static void assert_each_once(const epilogue_check *e, int m, int shape, int threads)
+{
+    for (size_t i = 0; i < (size_t)m * e->n; i++)
+        ck_assert_msg(e->seen[i] == 1, "%s shape %d, %d threads: element %zu handed over %d times", vae_isa_name(),
+                      shape, threads, i, e->seen[i]);
+}
+
 START_TEST(test_gemm_epilogue_covers_c_once)
 {
     select_table(_i % 4);
@@ -235,9 +243,7 @@ START_TEST(test_gemm_epilogue_covers_c_once)
                         _i % 2 ? VAE_GEMM_SPLIT_ROWS : VAE_GEMM_SPLIT_AUTO);
         ck_assert_msg(e.bad == 0, "%s shape %d: %d elements not final or out of range", vae_isa_name(), (int)s,
                       e.bad);
-        for (size_t i = 0; i < (size_t)m * n; i++)
-            ck_assert_msg(seen[i] == 1, "%s shape %d: element %zu handed over %d times", vae_isa_name(), (int)s,
-                          i, seen[i]);
+        assert_each_once(&e, m, (int)s, vae_get_threads());
         free(a); free(b); free(c); free(expected); free(seen);
     }
     vae_set_threads(0);
@@ -277,9 +283,7 @@ START_TEST(test_gemm_transient_c)
         vae_sgemm_fused(ta, tb, m, n, k, 1.0f, a, lda, b, ldb, beta, c, ldc, record_block, &e,
                         VAE_GEMM_SPLIT_ROWS | VAE_GEMM_C_TRANSIENT);
         ck_assert_msg(e.bad == 0, "%s shape %d: %d elements wrong or out of range", vae_isa_name(), (int)s, e.bad);
-        for (size_t i = 0; i < (size_t)m * n; i++)
-            ck_assert_msg(seen[i] == 1, "%s shape %d: element %zu handed over %d times", vae_isa_name(), (int)s,
-                          i, seen[i]);
+        assert_each_once(&e, m, (int)s, vae_get_threads());
         int one_block = k <= vae_kernels_active()->kc && beta == 0.0f;
         size_t untouched = 0;
         for (size_t i = 0; i < nc; i++) untouched += c[i] == 1000.0f + (float)i;
@@ -372,9 +376,7 @@ START_TEST(test_gemm_grid_split)
                           vae_isa_name(), (int)s, threads, row_groups, col_groups);
             ck_assert_msg(e.bad == 0, "%s shape %d, %d threads: %d elements not final or out of range",
                           vae_isa_name(), (int)s, threads, e.bad);
-            for (size_t i = 0; i < (size_t)m * n; i++)
-                ck_assert_msg(seen[i] == 1, "%s shape %d, %d threads: element %zu handed over %d times",
-                              vae_isa_name(), (int)s, threads, i, seen[i]);
+            assert_each_once(&e, m, (int)s, threads);
         }
         free(a); free(b); free(c0); free(one); free(many); free(seen);
     }
