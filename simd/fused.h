@@ -115,6 +115,49 @@ FUSED_INLINE void bias_act_row_from(float *row, int j, int cols, const float *bi
  * 25 (AVX-512: 13-14 -> 17-18). */
 FUSED_INLINE void bias_act_rows(int rows, int cols, float *y, int ldy, const float *bias, int act)
 {
+    /* Narrow rows stored one after another (ldy == cols, as the 40-wide
+     * mu | logvar): one long run of values in which the bias repeats every
+     * `period` = lcm(cols, VEC_LANES) values. Where that is at most 8
+     * vectors, those vectors of repeated bias stay in named registers and
+     * the run goes by in whole vectors, a period at a time, entered by one
+     * jump (a test per vector cost as much as the work); rows left over go
+     * to the loops below. In bench/kernels, the 40-wide bias: AVX2 30 -> 45
+     * G elements/s, AVX-512 22 -> 56 (row by row, its 16-lane vectors
+     * straddled cache lines on every other 160-byte row). */
+    int gcd = cols, other = VEC_LANES;
+    while (other) {
+        int t = gcd % other;
+        gcd = other;
+        other = t;
+    }
+    int period = cols / gcd * VEC_LANES;
+    if (cols > 0 && ldy == cols && period <= 8 * VEC_LANES && rows > 0 &&
+        (size_t)rows * (size_t)cols >= (size_t)period) {
+        _Alignas(64) float repeated[8 * VEC_LANES];
+        for (int q = 0; q < period; q += cols) memcpy(repeated + q, bias, sizeof(float) * (size_t)cols);
+        int whole = period / VEC_LANES;
+#define BIAS_ACT_SLOTS(DO) DO(7, b7) DO(6, b6) DO(5, b5) DO(4, b4) DO(3, b3) DO(2, b2) DO(1, b1) DO(0, b0)
+#define BIAS_ACT_LOAD(v, b) vf b = (v) < whole ? vf_load(repeated + (v) * VEC_LANES) : vf_set1(0.0f);
+#define BIAS_ACT_WHOLE(v, b)                                                                    \
+    case (v) + 1:                                                                               \
+        vf_store(at + (v) * VEC_LANES, activate(vf_add(vf_load(at + (v) * VEC_LANES), b), act)); \
+        __attribute__((fallthrough));
+        BIAS_ACT_SLOTS(BIAS_ACT_LOAD)
+        size_t periods = (size_t)rows * (size_t)cols / (size_t)period;
+        for (size_t k = 0; k < periods; k++) {
+            float *at = y + k * (size_t)period;
+            switch (whole) { /* vector whole - 1, then each one below it */
+                BIAS_ACT_SLOTS(BIAS_ACT_WHOLE)
+            default: break;
+            }
+        }
+#undef BIAS_ACT_SLOTS
+#undef BIAS_ACT_LOAD
+#undef BIAS_ACT_WHOLE
+        int done = (int)(periods * (size_t)period / (size_t)cols); /* whole rows: period is a multiple of cols */
+        y += (size_t)done * (size_t)ldy;
+        rows -= done;
+    }
     int r = 0;
     for (; BIAS_ROWS > 1 && cols >= BIAS_ROWS_MIN_COLS && r + BIAS_ROWS <= rows; r += BIAS_ROWS) {
         float *row = y + (size_t)r * ldy;

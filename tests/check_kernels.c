@@ -456,6 +456,39 @@ START_TEST(test_tails_against_scalar)
 }
 END_TEST
 
+/* bias_act_forward on rows stored one after another (ldy == cols), which
+ * the SIMD tables take as one run with a repeating bias where the period,
+ * lcm(cols, lanes), is short: every activation against the scalar table,
+ * for widths whose period is 1 to 8 vectors of 4, 8 or 16 lanes or longer,
+ * and row counts that leave rows over after the last period. */
+START_TEST(test_bias_act_contiguous_rows)
+{
+    static const int widths[] = {1, 2, 3, 4, 5, 6, 8, 10, 12, 16, 20, 24, 32, 40, 48, 64, 65, 128};
+    static const int row_counts[] = {1, 2, 3, 5, 7, 64, 67};
+    for (int t = 0; t < n_tables; t++)
+        for (size_t wi = 0; wi < sizeof widths / sizeof widths[0]; wi++)
+            for (size_t ri = 0; ri < sizeof row_counts / sizeof row_counts[0]; ri++) {
+                int C = widths[wi], R = row_counts[ri];
+                size_t n = (size_t)R * C;
+                float *a = guarded(n), *b = guarded(n), *bias = guarded((size_t)C);
+                fill(bias, (size_t)C, -1, 1);
+                for (int act = VAE_KERNEL_ACT_NONE; act <= VAE_KERNEL_ACT_TANH; act++) {
+                    fill(a, n, -3, 3);
+                    memcpy(b, a, sizeof(float) * n);
+                    tables[t]->bias_act_forward(R, C, a, C, bias, act);
+                    vae_kernels_scalar.bias_act_forward(R, C, b, C, bias, act);
+                    for (size_t i = 0; i < n; i++)
+                        CHECK_CLOSE(a[i], b[i], 2e-7, 2e-7, "%s bias_act %d %dx%d contiguous [%zu]: %g vs %g",
+                                    tables[t]->name, act, R, C, i, a[i], b[i]);
+                    assert_guard(a, n, "bias_act_forward (contiguous rows)", tables[t]->name);
+                }
+                free(a);
+                free(b);
+                free(bias);
+            }
+}
+END_TEST
+
 /* The threads split rows between calls: a row's results must be the same
  * bits whether it comes in one call with all rows or alone (with row0 and
  * the pointers moved). */
@@ -809,6 +842,7 @@ Suite *vae_kernels_suite(void)
     tcase_add_test(tc, test_adam_by_hand);
     tcase_add_test(tc, test_bytes_to_unit_exact);
     tcase_add_test(tc, test_tails_against_scalar);
+    tcase_add_test(tc, test_bias_act_contiguous_rows);
     tcase_add_test(tc, test_rows_independent_of_split);
     tcase_add_test(tc, test_bernoulli_extreme_logits);
     suite_add_tcase(s, tc);
