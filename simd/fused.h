@@ -382,16 +382,12 @@ FUSED_INLINE vf sigmoid_from(vf l, vf e, vf inv_u)
 
 /* One vector of a Bernoulli row, given e = exp(-|l|): the terms
  * softplus(l) - x l, and dl = sigmoid(l) - x when dl is not NULL.
- * softplus(l) = max(l, 0) + log1p(e); log1p(e) = log(u) + (e - (u - 1)) / u
- * with u = 1 + e rounded, the correction restoring what the rounding of u
- * lost (so tiny e still count). */
+ * softplus(l) = max(l, 0) + log1p(e), by v_log1p_unit (e is in (0, 1]). */
 FUSED_INLINE vf bernoulli_lanes(const float *logits, const float *x, const float *e_buf, float *dl, int k)
 {
     vf l = vf_load_upto(logits, k), xv = vf_load_upto(x, k), e = vf_load_upto(e_buf, k);
-    vf u = vf_add(vf_set1(1.0f), e);
-    vf inv_u = vf_div(vf_set1(1.0f), u);
-    vf log1p_e = vf_fma(vf_sub(e, vf_sub(u, vf_set1(1.0f))), inv_u, v_log(u));
-    vf softplus = vf_add(vf_max(l, vf_set1(0.0f)), log1p_e);
+    vf inv_u = vf_div(vf_set1(1.0f), vf_add(vf_set1(1.0f), e));
+    vf softplus = vf_add(vf_max(l, vf_set1(0.0f)), v_log1p_unit(e));
     if (dl) vf_store_upto(dl, k, vf_sub(sigmoid_from(l, e, inv_u), xv));
     return keep_lanes(vf_fnma(xv, l, softplus), k);
 }
@@ -543,6 +539,7 @@ static void FUSED(bytes_to_unit)(size_t n, const uint8_t *src, float *dst)
 static void FUSED(vexp)(size_t n, const float *x, float *y) { VMATH_UNARY(v_exp) }
 static void FUSED(vexp_nonpositive)(size_t n, const float *x, float *y) { VMATH_UNARY(v_exp_nonpositive) }
 static void FUSED(vlog)(size_t n, const float *x, float *y) { VMATH_UNARY(v_log) }
+static void FUSED(vlog1p_unit)(size_t n, const float *x, float *y) { VMATH_UNARY(v_log1p_unit) }
 static void FUSED(vtanh)(size_t n, const float *x, float *y) { VMATH_UNARY(v_tanh) }
 #undef VMATH_UNARY
 
@@ -579,6 +576,7 @@ const vae_vmath_hooks FUSED_CAT(vae_vmath, VEC_ISA) = {
     .exp = FUSED(vexp),
     .exp_nonpositive = FUSED(vexp_nonpositive),
     .log = FUSED(vlog),
+    .log1p_unit = FUSED(vlog1p_unit),
     .tanh = FUSED(vtanh),
     .sincos2pi = FUSED(vsincos2pi),
     .philox = FUSED(vphilox),

@@ -1,11 +1,13 @@
-/* vmath.h - vector exp, log, sin/cos of 2 pi u, tanh, and the Philox4x32-10
- * generator with Box-Muller normals, written once in the primitives of a
- * vec_<isa>.h header (include that first). Every function works lane by
- * lane: a lane's result does not depend on the other lanes, so neither the
- * vector width nor how rows are grouped into vectors changes any value.
+/* vmath.h - vector exp, log, log1p on [0, 1], sin/cos of 2 pi u, tanh,
+ * and the Philox4x32-10 generator with Box-Muller normals, written once in
+ * the primitives of a vec_<isa>.h header (include that first). Every
+ * function works lane by lane: a lane's result does not depend on the
+ * other lanes, so neither the vector width nor how rows are grouped into
+ * vectors changes any value.
  *
  * The polynomials are minimax fits (relative error, coefficients rounded
- * to float one at a time with the rest refitted) made for this file; the
+ * to float one at a time with the rest refitted) made for this file,
+ * except log1p's (a Chebyshev fit, its coefficients rounded once); the
  * reductions follow the usual Cody-Waite scheme (ARM optimized-routines,
  * Cephes). Maximum errors, measured in tests/check_kernels.c against
  * double-precision libm over the ranges the kernels use, are stated above
@@ -90,6 +92,28 @@ static inline vf v_log(vf x)
     vf hi_error = vf_sub(r, vf_sub(hi, n_ln2));
     vf lo = vf_fma(vf_mul(r, r), p, vf_fma(n, vf_set1(0x1.7f7d1cp-20f), hi_error)); /* ln2, the rest */
     return vf_add(hi, lo);
+}
+
+/* log(1 + e) for e in [0, 1] (softplus's log1p(exp(-|l|))), max error
+ * 1.43 ulp (measured over every float of [1/2, 1] and 2^17 points in
+ * each binade down to 2^-40). No reduction, as e is already in range:
+ *     log(1 + e) = e + e^2 H(e),  H a degree-8 polynomial, the Chebyshev
+ *     fit of (log(1 + e) - e) / e^2 on [0, 1] (singular only at e = -1),
+ *     its coefficients rounded to float.
+ * Half the operations of v_log(1 + e) with the correction for the rounding
+ * of 1 + e: the Bernoulli likelihood runs 1.31x (AVX2) and 1.33x (AVX-512)
+ * as fast with it. */
+static inline vf v_log1p_unit(vf e)
+{
+    vf h = vf_fma(vf_set1(-0x1.24b298p-8f), e, vf_set1(0x1.9d455ap-6f));
+    h = vf_fma(h, e, vf_set1(-0x1.11708cp-4f));
+    h = vf_fma(h, e, vf_set1(0x1.d992bcp-4f));
+    h = vf_fma(h, e, vf_set1(-0x1.448ee2p-3f));
+    h = vf_fma(h, e, vf_set1(0x1.969cb2p-3f));
+    h = vf_fma(h, e, vf_set1(-0x1.ffb95cp-3f));
+    h = vf_fma(h, e, vf_set1(0x1.55540cp-2f));
+    h = vf_fma(h, e, vf_set1(-0x1.fffffep-2f));
+    return vf_fma(vf_mul(e, e), h, e);
 }
 
 /* sin(2 pi u) and cos(2 pi u), max error 0.86 ulp for |u| < 2^20 (the

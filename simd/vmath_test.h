@@ -12,10 +12,11 @@ typedef struct vae_vmath_hooks {
     const char *name; /* the kernel table's name: "avx2", "avx512", "neon" */
     int lanes;        /* floats per vector */
     /* y[i] = f(x[i]) for i < n, f = v_exp, v_exp_nonpositive (x <= 0),
-     * v_log, v_tanh. */
+     * v_log, v_log1p_unit (x in [0, 1]), v_tanh. */
     void (*exp)(size_t n, const float *x, float *y);
     void (*exp_nonpositive)(size_t n, const float *x, float *y);
     void (*log)(size_t n, const float *x, float *y);
+    void (*log1p_unit)(size_t n, const float *x, float *y);
     void (*tanh)(size_t n, const float *x, float *y);
     /* sin_out[i] = sin(2 pi u[i]), cos_out[i] = cos(2 pi u[i]). */
     void (*sincos2pi)(size_t n, const float *u, float *sin_out, float *cos_out);

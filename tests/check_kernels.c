@@ -604,13 +604,14 @@ static void ulp_check(void (*f)(size_t, const float *, float *), double (*ref)(d
  * 1, 2, 3) against ref over x[0..n): at most bound ulp. */
 static void check_ulp_all_tables(int which, double (*ref)(double), const float *x, size_t n, double bound)
 {
-    static const char *const names[] = {"exp", "log", "tanh", "exp (x <= 0)"};
+    static const char *const names[] = {"exp", "log", "tanh", "exp (x <= 0)", "log1p (x in [0, 1])"};
     for (int t = 0; t < n_tables; t++) {
         const vae_vmath_hooks *h = hooks_of(tables[t]);
         if (!h) continue;
         ulp_result res = {0, 0};
         void (*f)(size_t, const float *, float *) = which == 0 ? h->exp : which == 1 ? h->log
-                                                    : which == 2 ? h->tanh : h->exp_nonpositive;
+                                                    : which == 2 ? h->tanh : which == 3 ? h->exp_nonpositive
+                                                    : h->log1p_unit;
         ulp_check(f, ref, x, n, &res);
         fprintf(stderr, "# %s %s: max %.3f ulp at %a over %zu points\n", h->name, names[which], res.max_ulp, res.at,
                 n);
@@ -638,9 +639,11 @@ static size_t binade_points(float *out, int e0, int e1, int per, int both_signs,
 }
 
 /* The maximum errors vmath.h states, with a little room (measured: exp
- * 1.013, log 0.882, sin and cos 0.859, tanh 1.497). */
+ * 1.013, log 0.882, log1p on [0, 1] 1.427, sin and cos 0.859, tanh
+ * 1.497). */
 #define EXP_MAX_ULP 1.1
 #define LOG_MAX_ULP 1.0
+#define LOG1P_UNIT_MAX_ULP 1.5
 #define SINCOS_MAX_ULP 1.0
 #define TANH_MAX_ULP 2.0
 
@@ -702,6 +705,22 @@ START_TEST(test_vlog_ulp)
     for (uint32_t k = 0; k < 1u << 23; k++) x[n++] = ((float)k + 0.5f) * 0x1p-23f;
     n += binade_points(x + n, -126, 127, 32768, 0, FLT_MIN, FLT_MAX);
     check_ulp_all_tables(1, log, x, n, LOG_MAX_ULP);
+    free(x);
+}
+END_TEST
+
+START_TEST(test_vlog1p_unit_ulp)
+{
+    /* log1p over what the Bernoulli likelihood feeds it, e = exp(-|l|) in
+     * [0, 1]: every float in [1/2, 1] (8.4e6), 2^17 points in each binade
+     * from 2^-40 up (5.1e6), and 0. */
+    size_t cap = (1u << 23) + 2 + 40u * 131072;
+    float *x = malloc(sizeof(float) * cap);
+    size_t n = 0;
+    for (uint32_t b = 0x3f000000u; b <= 0x3f800000u; b++) memcpy(&x[n++], &b, sizeof b);
+    n += binade_points(x + n, -40, -2, 131072, 0, 0.0f, 1.0f);
+    x[n++] = 0.0f;
+    check_ulp_all_tables(4, log1p, x, n, LOG1P_UNIT_MAX_ULP);
     free(x);
 }
 END_TEST
@@ -853,6 +872,7 @@ Suite *vae_kernels_suite(void)
     tcase_add_test(vm, test_vexp_ulp);
     tcase_add_test(vm, test_vexp_saturates);
     tcase_add_test(vm, test_vlog_ulp);
+    tcase_add_test(vm, test_vlog1p_unit_ulp);
     tcase_add_test(vm, test_vsincos2pi_ulp);
     tcase_add_test(vm, test_vtanh_ulp);
     tcase_add_test(vm, test_philox_bit_exact);
