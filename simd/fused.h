@@ -105,14 +105,14 @@ FUSED_INLINE void bias_act_row_from(float *row, int j, int cols, const float *bi
  * of bias loaded once for all of them, then the rows' last columns and the
  * last rows one by one (the same operations on each element, so the same
  * bits). One loop per activation, see below. AVX2 with 4 rows against one,
- * in bench/kernels: the plain bias add of the 784-wide output 6.2-6.6x ->
- * 7.7-7.9x the scalar loop (as fast as a memcpy of its 400 KB: it runs at
- * the speed of L2), bias + ReLU 43x -> 61x; narrower rows measured slower
- * (the 40-wide bias 11.4x -> 10.1x), hence BIAS_ROWS_MIN_COLS. AVX-512
- * with 4 rows was slower (the 784-wide add 10x -> 8x), so it takes one.
- * Against one vector a step testing act each time, two vectors a step
- * gave: AVX2 bias + ReLU 14 -> 22 G elements/s, the 40-wide bias 18-20 ->
- * 25 (AVX-512: 13-14 -> 17-18). */
+ * in bench/kernels: the plain bias add of the 784-wide output 7.0-7.1x ->
+ * 8.1-8.6x the scalar loop (as fast as a memcpy of its 400 KB: it runs at
+ * the speed of L2), bias + ReLU 26 -> 28-31 G elements/s; narrower rows
+ * measured slower, hence BIAS_ROWS_MIN_COLS. AVX-512 with 4 rows was
+ * slower (the 784-wide add 10x -> 8x), so it takes one. Against one vector
+ * a step testing act each time, two vectors a step gave: AVX2 bias + ReLU
+ * 14 -> 22 G elements/s, the 40-wide bias 18-20 -> 25 (AVX-512: 13-14 ->
+ * 17-18). */
 FUSED_INLINE void bias_act_rows(int rows, int cols, float *y, int ldy, const float *bias, int act)
 {
     /* Narrow rows stored one after another (ldy == cols, as the 40-wide
