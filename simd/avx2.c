@@ -7,7 +7,9 @@
 #include "kernels.h"
 
 /* The fused element-wise kernels (bias_act_forward_avx2, ...): simd/fused.h
- * on the AVX2 vectors of vec_avx2.h. */
+ * on the AVX2 vectors of vec_avx2.h; bias + activation 4 rows at a time
+ * (measured faster here, see bias_act_rows). */
+#define BIAS_ROWS 4
 #include "vec_avx2.h"
 #include "fused.h"
 

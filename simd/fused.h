@@ -75,6 +75,12 @@ FUSED_INLINE vf activate(vf v, int act)
     return v;
 }
 
+/* The whole vector of y at `at` becomes act(y + b). */
+FUSED_INLINE void bias_act_vector(float *at, vf b, int act)
+{
+    vf_store(at, activate(vf_add(vf_load(at), b), act));
+}
+
 /* y[r, j] = act(y[r, j] + bias[j]) on one row from column j on, two
  * vectors a step, then the rest. */
 FUSED_INLINE void bias_act_row_from(float *row, int j, int cols, const float *bias, int act)
@@ -94,7 +100,7 @@ FUSED_INLINE void bias_act_row_from(float *row, int j, int cols, const float *bi
 }
 
 /* How many rows bias_act_rows takes at a time, where rows are at least
- * BIAS_ROWS_MIN_COLS wide: set by the ISA's vec_<isa>.h where it measured
+ * BIAS_ROWS_MIN_COLS wide: set by the ISA's file (avx2.c) where it measured
  * faster, else one. */
 #ifndef BIAS_ROWS
 #define BIAS_ROWS 1
@@ -138,9 +144,9 @@ FUSED_INLINE void bias_act_rows(int rows, int cols, float *y, int ldy, const flo
         int whole = period / VEC_LANES;
 #define BIAS_ACT_SLOTS(DO) DO(7, b7) DO(6, b6) DO(5, b5) DO(4, b4) DO(3, b3) DO(2, b2) DO(1, b1) DO(0, b0)
 #define BIAS_ACT_LOAD(v, b) vf b = (v) < whole ? vf_load(repeated + (v) * VEC_LANES) : vf_set1(0.0f);
-#define BIAS_ACT_WHOLE(v, b)                                                                    \
-    case (v) + 1:                                                                               \
-        vf_store(at + (v) * VEC_LANES, activate(vf_add(vf_load(at + (v) * VEC_LANES), b), act)); \
+#define BIAS_ACT_WHOLE(v, b)                           \
+    case (v) + 1:                                      \
+        bias_act_vector(at + (v) * VEC_LANES, b, act); \
         __attribute__((fallthrough));
         BIAS_ACT_SLOTS(BIAS_ACT_LOAD)
         size_t periods = (size_t)rows * (size_t)cols / (size_t)period;
@@ -166,8 +172,8 @@ FUSED_INLINE void bias_act_rows(int rows, int cols, float *y, int ldy, const flo
             vf b0 = vf_load(bias + j), b1 = vf_load(bias + j + VEC_LANES);
             for (int q = 0; q < BIAS_ROWS; q++) {
                 float *at = row + (size_t)q * ldy + j;
-                vf_store(at, activate(vf_add(vf_load(at), b0), act));
-                vf_store(at + VEC_LANES, activate(vf_add(vf_load(at + VEC_LANES), b1), act));
+                bias_act_vector(at, b0, act);
+                bias_act_vector(at + VEC_LANES, b1, act);
             }
         }
         for (int q = 0; q < BIAS_ROWS; q++) bias_act_row_from(row + (size_t)q * ldy, j, cols, bias, act);

@@ -13,8 +13,6 @@
 
 #define VEC_ISA avx2
 #define VEC_LANES 8
-/* fused.h's bias_act_rows: 4 rows at a time (see there). */
-#define BIAS_ROWS 4
 
 typedef __m256 vf;
 typedef __m256i vi;

@@ -600,8 +600,9 @@ static void ulp_check(void (*f)(size_t, const float *, float *), double (*ref)(d
     }
 }
 
-/* Each SIMD table's v_exp, v_log, v_tanh or v_exp_nonpositive (which = 0,
- * 1, 2, 3) against ref over x[0..n): at most bound ulp. */
+/* Each SIMD table's v_exp, v_log, v_tanh, v_exp_nonpositive or
+ * v_log1p_unit (which = 0 to 4) against ref over x[0..n): at most bound
+ * ulp. */
 static void check_ulp_all_tables(int which, double (*ref)(double), const float *x, size_t n, double bound)
 {
     static const char *const names[] = {"exp", "log", "tanh", "exp (x <= 0)", "log1p (x in [0, 1])"};
@@ -609,9 +610,9 @@ static void check_ulp_all_tables(int which, double (*ref)(double), const float *
         const vae_vmath_hooks *h = hooks_of(tables[t]);
         if (!h) continue;
         ulp_result res = {0, 0};
-        void (*f)(size_t, const float *, float *) = which == 0 ? h->exp : which == 1 ? h->log
-                                                    : which == 2 ? h->tanh : which == 3 ? h->exp_nonpositive
-                                                    : h->log1p_unit;
+        void (*const fns[])(size_t, const float *, float *) = {h->exp, h->log, h->tanh, h->exp_nonpositive,
+                                                               h->log1p_unit};
+        void (*f)(size_t, const float *, float *) = fns[which];
         ulp_check(f, ref, x, n, &res);
         fprintf(stderr, "# %s %s: max %.3f ulp at %a over %zu points\n", h->name, names[which], res.max_ulp, res.at,
                 n);
