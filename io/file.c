@@ -35,6 +35,7 @@ static int read_all(int fd, const char *path, size_t guess, size_t max_len, size
     if (cap == 0) cap = 1;
     uint8_t *buf = malloc(cap);
     if (!buf) return vae_fail(VAE_ERR_NOMEM, "%s: out of memory for %zu bytes", path, cap);
+    vae_io_advise_large_pages(buf, cap);
     size_t n = 0;
     for (;;) {
         if (n == cap) {
@@ -45,6 +46,7 @@ static int read_all(int fd, const char *path, size_t guess, size_t max_len, size
                 free(buf);
                 return vae_fail(VAE_ERR_NOMEM, "%s: out of memory for %zu bytes", path, new_cap);
             }
+            vae_io_advise_large_pages(p + n, new_cap - n); /* the part not yet written */
             buf = p;
             cap = new_cap;
         }

@@ -254,6 +254,7 @@ static int reserve_output(inflater *s, size_t n)
     uint8_t *p = realloc(s->out, new_cap);
     if (!p) return vae_fail(VAE_ERR_NOMEM, "%s: out of memory for %zu bytes of output", s->what,
                             new_cap);
+    vae_io_advise_large_pages(p + s->out_pos, new_cap - s->out_pos); /* the part not yet written */
     s->out = p;
     s->cap = new_cap;
     return INFLATE_OK;
@@ -636,6 +637,7 @@ static int gunzip(const uint8_t *in, size_t in_len, uint8_t **out, size_t *out_l
     s->cap = initial_capacity(in, in_len, max_out); /* never above the limit */
     s->out = malloc(s->cap ? s->cap : 1);
     int rc = s->out ? 0 : vae_fail(VAE_ERR_NOMEM, "gzip: out of memory for %zu bytes", s->cap);
+    vae_io_advise_large_pages(s->out, s->cap);
 
     size_t p = 0;
     for (int member = 1; rc == 0 && p < in_len; member++) {

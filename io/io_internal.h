@@ -20,6 +20,15 @@ int vae_io_write_file(const char *path, const void *head, size_t head_len, const
  * on behalf of a file. */
 int vae_io_fail_with_path(int code, const char *path);
 
+/* Asks the system to back the buffer p[0..n) with 2 MB pages where it can
+ * (Linux; elsewhere, and below 8 MB, nothing). For the buffers a data set
+ * is read into, called before they are written (see pages.c). */
+void vae_io_advise_large_pages(void *p, size_t n);
+/* The whole 2 MB pages inside the n bytes at addr: returns their length in
+ * bytes and sets *start to the first; 0 (and *start 0) when there are none
+ * or n is under 8 MB. */
+size_t vae_io_large_page_span(uintptr_t addr, size_t n, uintptr_t *start);
+
 /* Checks the arguments of an image writer (path and pixels not NULL, width
  * and height positive, channels 1 or 3, the size representable) and sets
  * *bytes = width * height * channels. Returns 0 or VAE_ERR_ARG. */

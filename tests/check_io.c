@@ -22,6 +22,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "io_internal.h"
 #include "vae.h"
 
 #ifndef VAE_TEST_DATA_DIR
@@ -334,6 +335,82 @@ START_TEST(test_gunzip_stored_by_hand)
     free(gz);
     free(d);
     free(s);
+}
+END_TEST
+
+/* Stored blocks of up to 65535 bytes holding s[0..n), the last one final. */
+static uint8_t *stored_blocks(const uint8_t *s, size_t n, size_t *len)
+{
+    uint8_t *d = malloc(n + 5 * (n / 65535 + 1));
+    ck_assert_ptr_nonnull(d);
+    size_t k = 0, at = 0;
+    do {
+        size_t part = n - at < 65535 ? n - at : 65535;
+        d[k++] = at + part == n; /* BFINAL, BTYPE 00 */
+        d[k++] = (uint8_t)part, d[k++] = (uint8_t)(part >> 8);
+        d[k++] = (uint8_t)~part, d[k++] = (uint8_t)(~part >> 8);
+        memcpy(d + k, s + at, part);
+        k += part, at += part;
+    } while (at < n);
+    *len = k;
+    return d;
+}
+
+/* A 9 MB member then a 1000-byte one: the output buffer starts at the size
+ * the last member's ISIZE gives (1000 bytes) and grows to 9 MB, past the
+ * size where its unwritten part is offered 2 MB pages (pages.c); the bytes
+ * must come out the same. The trailers' CRCs are vae_crc32's, which
+ * test_crc32_matches_bitwise_reference checks (the bitwise one is slow on
+ * 9 MB under emulation). */
+START_TEST(test_gunzip_grows_to_large_pages)
+{
+    const size_t n = (size_t)9 << 20, tail = 1000;
+    uint8_t *s = sample_bytes(n + tail);
+    size_t len1, len2;
+    uint8_t *d1 = stored_blocks(s, n, &len1), *d2 = stored_blocks(s + n, tail, &len2);
+    size_t len = 18 + len1 + 18 + len2;
+    uint8_t *gz = malloc(len);
+    ck_assert_ptr_nonnull(gz);
+    static const uint8_t header[10] = {0x1F, 0x8B, 8, 0, 0, 0, 0, 0, 0, 3};
+    uint8_t *g = gz;
+    memcpy(g, header, 10), memcpy(g + 10, d1, len1), g += 10 + len1;
+    put_le32(g, vae_crc32(0, s, n)), put_le32(g + 4, (uint32_t)n), g += 8;
+    memcpy(g, header, 10), memcpy(g + 10, d2, len2), g += 10 + len2;
+    put_le32(g, vae_crc32(0, s + n, tail)), put_le32(g + 4, (uint32_t)tail);
+    uint8_t *out;
+    size_t out_len;
+    ck_assert_int_eq(vae_gunzip(gz, len, &out, &out_len, 2 * n), 0);
+    ck_assert_uint_eq(out_len, n + tail);
+    ck_assert_int_eq(memcmp(out, s, n + tail), 0);
+    free(out); free(gz); free(d1); free(d2); free(s);
+}
+END_TEST
+
+/* The whole 2 MB pages inside a buffer, against counting them one by one. */
+START_TEST(test_large_page_span)
+{
+    const uintptr_t page = (uintptr_t)2 << 20;
+    const uintptr_t bases[] = {0, page, 7 * page, 7 * page + 1, 7 * page + 4096, 8 * page - 16, 1000 * page + 12345};
+    const size_t sizes[] = {0, 4096, ((size_t)8 << 20) - 1, (size_t)8 << 20, ((size_t)8 << 20) + 1,
+                            (size_t)10 << 20, ((size_t)10 << 20) + 4000, (size_t)47040000};
+    for (size_t b = 0; b < sizeof bases / sizeof *bases; b++)
+        for (size_t z = 0; z < sizeof sizes / sizeof *sizes; z++) {
+            uintptr_t addr = bases[b], first = 0;
+            size_t n = sizes[z], pages = 0;
+            for (uintptr_t q = addr / page * page; q <= addr + n; q += page)
+                if (q >= addr && q + page <= addr + n) {
+                    if (pages++ == 0) first = q;
+                }
+            if (n < ((size_t)8 << 20)) pages = 0, first = 0;
+            uintptr_t start = 1;
+            size_t span = vae_io_large_page_span(addr, n, &start);
+            ck_assert_msg(span == pages * page && start == first,
+                          "addr %#zx n %zu: span %zu start %#zx, expected %zu at %#zx", (size_t)addr, n, span,
+                          (size_t)start, (size_t)(pages * page), (size_t)first);
+        }
+    uintptr_t start = 1; /* a buffer that would end past the address space */
+    ck_assert_uint_eq(vae_io_large_page_span(UINTPTR_MAX - page, (size_t)16 << 20, &start), 0);
+    ck_assert_uint_eq(start, 0);
 }
 END_TEST
 
@@ -2362,6 +2439,8 @@ Suite *vae_io_suite(void)
     tcase_add_test(tc, test_gunzip_fixed_huffman);
     tcase_add_test(tc, test_gunzip_stored_fixture);
     tcase_add_test(tc, test_gunzip_stored_by_hand);
+    tcase_add_test(tc, test_gunzip_grows_to_large_pages);
+    tcase_add_test(tc, test_large_page_span);
     tcase_add_test(tc, test_gunzip_concatenated_members);
     tcase_add_test(tc, test_gunzip_all_header_fields);
     tcase_add_test(tc, test_gunzip_bad_trailer);
