@@ -175,18 +175,26 @@ static void remove_temp_dir(const char *dir)
                   "error \"%s\" does not start with \"%s\"", vae_last_error(), (prefix))
 
 /* A gzip member (RFC 1952) around a deflate stream, with a plain 10-byte
- * header and the trailer computed by the reference CRC. */
-static uint8_t *gzip_wrap(const uint8_t *deflate, size_t deflate_len, const uint8_t *content,
-                          size_t content_len, size_t *len)
+ * header and a trailer of the given CRC-32 and content length. */
+static uint8_t *gzip_wrap_crc(const uint8_t *deflate, size_t deflate_len, uint32_t crc, size_t content_len,
+                              size_t *len)
 {
     uint8_t *g = malloc(10 + deflate_len + 8);
+    ck_assert_ptr_nonnull(g);
     static const uint8_t header[10] = {0x1F, 0x8B, 8, 0, 0, 0, 0, 0, 0, 3};
     memcpy(g, header, 10);
     memcpy(g + 10, deflate, deflate_len);
-    put_le32(g + 10 + deflate_len, ref_crc32(content, content_len));
+    put_le32(g + 10 + deflate_len, crc);
     put_le32(g + 14 + deflate_len, (uint32_t)content_len);
     *len = 18 + deflate_len;
     return g;
+}
+
+/* The same with the trailer's CRC computed by the reference CRC. */
+static uint8_t *gzip_wrap(const uint8_t *deflate, size_t deflate_len, const uint8_t *content,
+                          size_t content_len, size_t *len)
+{
+    return gzip_wrap_crc(deflate, deflate_len, ref_crc32(content, content_len), content_len, len);
 }
 
 /* Bit writer for hand-made deflate streams: values LSB first, Huffman codes
@@ -359,30 +367,28 @@ static uint8_t *stored_blocks(const uint8_t *s, size_t n, size_t *len)
 /* A 9 MB member then a 1000-byte one: the output buffer starts at the size
  * the last member's ISIZE gives (1000 bytes) and grows to 9 MB, past the
  * size where its unwritten part is offered 2 MB pages (pages.c); the bytes
- * must come out the same. The trailers' CRCs are vae_crc32's, which
+ * must come out the same. The large member's CRC is vae_crc32's, which
  * test_crc32_matches_bitwise_reference checks (the bitwise one is slow on
  * 9 MB under emulation). */
 START_TEST(test_gunzip_grows_to_large_pages)
 {
     const size_t n = (size_t)9 << 20, tail = 1000;
     uint8_t *s = sample_bytes(n + tail);
-    size_t len1, len2;
+    size_t len1, len2, gz1_len, gz2_len;
     uint8_t *d1 = stored_blocks(s, n, &len1), *d2 = stored_blocks(s + n, tail, &len2);
-    size_t len = 18 + len1 + 18 + len2;
+    uint8_t *gz1 = gzip_wrap_crc(d1, len1, vae_crc32(0, s, n), n, &gz1_len);
+    uint8_t *gz2 = gzip_wrap(d2, len2, s + n, tail, &gz2_len);
+    size_t len = gz1_len + gz2_len;
     uint8_t *gz = malloc(len);
     ck_assert_ptr_nonnull(gz);
-    static const uint8_t header[10] = {0x1F, 0x8B, 8, 0, 0, 0, 0, 0, 0, 3};
-    uint8_t *g = gz;
-    memcpy(g, header, 10), memcpy(g + 10, d1, len1), g += 10 + len1;
-    put_le32(g, vae_crc32(0, s, n)), put_le32(g + 4, (uint32_t)n), g += 8;
-    memcpy(g, header, 10), memcpy(g + 10, d2, len2), g += 10 + len2;
-    put_le32(g, vae_crc32(0, s + n, tail)), put_le32(g + 4, (uint32_t)tail);
+    memcpy(gz, gz1, gz1_len);
+    memcpy(gz + gz1_len, gz2, gz2_len);
     uint8_t *out;
     size_t out_len;
     ck_assert_int_eq(vae_gunzip(gz, len, &out, &out_len, 2 * n), 0);
     ck_assert_uint_eq(out_len, n + tail);
     ck_assert_int_eq(memcmp(out, s, n + tail), 0);
-    free(out); free(gz); free(d1); free(d2); free(s);
+    free(out); free(gz); free(gz1); free(gz2); free(d1); free(d2); free(s);
 }
 END_TEST
 
